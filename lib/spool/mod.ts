@@ -1,0 +1,10 @@
+/**
+ * The durable message store on Deno KV: envelopes, chunked bodies, group commit.
+ *
+ * @module
+ */
+export * from "./envelope.ts";
+export { SpoolError } from "./errors.ts";
+export { type Mutation } from "./group_commit.ts";
+export { isMessageId, newMessageId } from "./message_id.ts";
+export { CHUNK_SIZE, chunkBody, KEYS, Spool } from "./spool.ts";

@@ -1,0 +1,222 @@
+import type { Envelope } from "./envelope.ts";
+import { GroupCommitter, type Mutation } from "./group_commit.ts";
+import { SpoolError } from "./errors.ts";
+
+/** Body chunks stay below Deno KV's 64 KiB value cap. */
+export const CHUNK_SIZE = 60 * 1024;
+
+/**
+ * Key layout (all under one Deno KV database):
+ * - `["msg", id]`: the {@linkcode Envelope}; its presence makes the message exist.
+ * - `["body", id, n]`: body chunk n (Uint8Array, at most {@linkcode CHUNK_SIZE} bytes).
+ * - `["partial", id]`: a message whose chunks are being written or removed in several
+ *   commits; cleaned away on start-up unless `["msg", id]` exists.
+ */
+export const KEYS = {
+  msg: (id: string): Deno.KvKey => ["msg", id],
+  body: (id: string, n: number): Deno.KvKey => ["body", id, n],
+  bodyPrefix: (id: string): Deno.KvKey => ["body", id],
+  partial: (id: string): Deno.KvKey => ["partial", id],
+} as const;
+
+/** Splits a body given as pieces into chunks of at most {@linkcode CHUNK_SIZE} bytes. */
+export function chunkBody(pieces: Uint8Array[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let current = new Uint8Array(CHUNK_SIZE);
+  let used = 0;
+  for (const piece of pieces) {
+    let off = 0;
+    while (off < piece.length) {
+      const n = Math.min(CHUNK_SIZE - used, piece.length - off);
+      current.set(piece.subarray(off, off + n), used);
+      used += n;
+      off += n;
+      if (used === CHUNK_SIZE) {
+        chunks.push(current);
+        current = new Uint8Array(CHUNK_SIZE);
+        used = 0;
+      }
+    }
+  }
+  if (used > 0) chunks.push(current.slice(0, used));
+  return chunks;
+}
+
+/**
+ * The durable message store. A message exists once its envelope is committed; {@linkcode
+ * Spool.store} resolves only after that commit is on disk, so the caller may then say 250.
+ *
+ * @example Usage
+ * ```ts
+ * const spool = await Spool.open(":memory:");
+ * await spool.store(envelope, [body]);
+ * ```
+ */
+export class Spool {
+  /** The underlying KV database; the queue keeps its own keys beside the spool's. */
+  readonly kv: Deno.Kv;
+  #committer: GroupCommitter;
+
+  private constructor(kv: Deno.Kv) {
+    this.kv = kv;
+    this.#committer = new GroupCommitter(kv);
+  }
+
+  /**
+   * Opens (creating if needed) the spool in a folder, or in memory with `:memory:`.
+   * The KV file is `<dir>/spool.kv`.
+   */
+  static async open(dir: string): Promise<Spool> {
+    let path = ":memory:";
+    if (dir !== ":memory:") {
+      try {
+        await Deno.mkdir(dir, { recursive: true });
+        path = `${dir}/spool.kv`;
+      } catch (e) {
+        throw new SpoolError(`Cannot create spool folder ${dir}: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+    }
+    try {
+      return new Spool(await Deno.openKv(path));
+    } catch (e) {
+      throw new SpoolError(`Cannot open spool ${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Commits several writes atomically, grouped with concurrent commits. */
+  commit(mutations: Mutation[]): Promise<void> {
+    return this.#committer.submit(mutations);
+  }
+
+  /**
+   * Stores a message durably: body chunks and envelope. Small messages go in one atomic
+   * commit with the envelope; large ones write their chunks first under a `partial` marker.
+   * `extra` mutations (for example queue index entries) commit together with the envelope.
+   */
+  async store(envelope: Envelope, body: Uint8Array[], extra: Mutation[] = []): Promise<void> {
+    const chunks = chunkBody(body);
+    envelope.chunks = chunks.length;
+    envelope.size = chunks.reduce((n, c) => n + c.length, 0);
+    const id = envelope.id;
+    const envBytes = JSON.stringify(envelope).length + 64;
+    const final: Mutation[] = [{ key: KEYS.msg(id), value: envelope, bytes: envBytes }, ...extra];
+    const chunkMutations = chunks.map((c, n): Mutation => ({
+      key: KEYS.body(id, n),
+      value: c,
+      bytes: c.length + 64,
+    }));
+    const { mutations: maxN, bytes: maxB } = GroupCommitter.limits;
+    const totalBytes = envBytes + chunkMutations.reduce((n, m) => n + m.bytes, 0);
+    if (chunkMutations.length + final.length <= maxN && totalBytes <= maxB) {
+      await this.commit([...chunkMutations, ...final]);
+      return;
+    }
+    // Large message: mark partial, write chunks in batches, then the envelope.
+    await this.commit([{ key: KEYS.partial(id), value: Date.now(), bytes: 64 }]);
+    let batch: Mutation[] = [];
+    let bytes = 0;
+    for (const m of chunkMutations) {
+      if (batch.length > 0 && (batch.length + 1 > maxN || bytes + m.bytes > maxB)) {
+        await this.commit(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(m);
+      bytes += m.bytes;
+    }
+    if (batch.length > 0) await this.commit(batch);
+    await this.commit([...final, { key: KEYS.partial(id), value: undefined, bytes: 64 }]);
+  }
+
+  /** Reads an envelope, or null when there is no such message. */
+  async get(id: string): Promise<Envelope | null> {
+    return (await this.kv.get<Envelope>(KEYS.msg(id))).value;
+  }
+
+  /** Yields the body chunks of a message in order. */
+  async *body(id: string): AsyncGenerator<Uint8Array> {
+    for await (const e of this.kv.list<Uint8Array>({ prefix: KEYS.bodyPrefix(id) })) yield e.value;
+  }
+
+  /** Reads a whole body into one array. */
+  async readBody(id: string): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const c of this.body(id)) parts.push(c);
+    const out = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
+    let off = 0;
+    for (const c of parts) {
+      out.set(c, off);
+      off += c.length;
+    }
+    return out;
+  }
+
+  /** Yields every envelope, oldest first (ids sort by arrival). */
+  async *list(): AsyncGenerator<Envelope> {
+    for await (const e of this.kv.list<Envelope>({ prefix: ["msg"] })) yield e.value;
+  }
+
+  /** Replaces an envelope (for delivery state); `extra` commits atomically with it. */
+  async update(envelope: Envelope, extra: Mutation[] = []): Promise<void> {
+    await this.commit([
+      { key: KEYS.msg(envelope.id), value: envelope, bytes: JSON.stringify(envelope).length },
+      ...extra,
+    ]);
+  }
+
+  /**
+   * Removes a message and its body. Returns false when it did not exist. `extra` mutations
+   * (queue index deletions) commit together with the envelope's removal.
+   */
+  async remove(id: string, extra: Mutation[] = []): Promise<boolean> {
+    const env = await this.get(id);
+    if (!env) return false;
+    await this.commit([
+      { key: KEYS.msg(id), value: undefined, bytes: 64 },
+      { key: KEYS.partial(id), value: Date.now(), bytes: 64 },
+      ...extra,
+    ]);
+    await this.#removeChunks(id);
+    return true;
+  }
+
+  async #removeChunks(id: string): Promise<void> {
+    let batch: Mutation[] = [];
+    for await (const e of this.kv.list({ prefix: KEYS.bodyPrefix(id) })) {
+      batch.push({ key: e.key, value: undefined, bytes: 64 });
+      if (batch.length >= 500) {
+        await this.commit(batch);
+        batch = [];
+      }
+    }
+    batch.push({ key: KEYS.partial(id), value: undefined, bytes: 64 });
+    await this.commit(batch);
+  }
+
+  /**
+   * Removes what a crash left half-written: chunks of messages under a `partial` marker whose
+   * envelope was never committed (or was being removed). Run before accepting mail.
+   *
+   * @returns the ids cleaned
+   */
+  async cleanOrphans(): Promise<string[]> {
+    const cleaned: string[] = [];
+    for await (const e of this.kv.list<number>({ prefix: ["partial"] })) {
+      const id = e.key[1] as string;
+      if (await this.get(id)) {
+        await this.commit([{ key: e.key, value: undefined, bytes: 64 }]);
+      } else {
+        await this.#removeChunks(id);
+        cleaned.push(id);
+      }
+    }
+    return cleaned;
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.kv.close();
+  }
+}
