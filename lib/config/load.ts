@@ -1,0 +1,96 @@
+import { parse, TomlError } from "smol-toml";
+import { type Config, configSchema } from "./schema.ts";
+import { ConfigError } from "./errors.ts";
+import { formatKeyPath, locateKey } from "./locate.ts";
+
+/**
+ * Parses configuration text; `file` is only used in error messages.
+ *
+ * @throws {ConfigError} naming file, line and key for syntax and schema errors
+ * @example Usage
+ * ```ts
+ * const config = parseConfig('[server]\nhostname = "mx.example.org"\n');
+ * ```
+ */
+export function parseConfig(source: string, file = "<config>"): Config {
+  let raw: unknown;
+  try {
+    raw = parse(source);
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const first = e.message.split("\n")[0];
+      throw new ConfigError(`TOML syntax error: ${first}`, { file, line: e.line });
+    }
+    throw e;
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+    let message = issue.message;
+    if (issue.code === "unrecognized_keys") {
+      const keys = issue.keys;
+      path.push(keys[0]);
+      message = `unknown key${keys.length > 1 ? "s" : ""} ${keys.join(", ")}` +
+        " (see config.example.toml for every option)";
+    }
+    throw new ConfigError(message, {
+      file,
+      line: locateKey(source, path),
+      key: formatKeyPath(path),
+    });
+  }
+  const config = result.data;
+  if (!config.server.hostname) config.server.hostname = Deno.hostname();
+  return config;
+}
+
+/**
+ * Reads and parses a configuration file, then checks that the files it names exist.
+ *
+ * @throws {ConfigError} when the file cannot be read or is invalid
+ */
+export async function loadConfig(path: string): Promise<Config> {
+  let source: string;
+  try {
+    source = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError(`Cannot read configuration: ${(e as Error).message}`, { file: path });
+  }
+  const config = parseConfig(source, path);
+  await checkFiles(config, source, path);
+  return config;
+}
+
+/** Files named by the configuration must be readable at start-up, not at first use. */
+async function checkFiles(config: Config, source: string, file: string): Promise<void> {
+  const named: [string, string, string][] = [
+    ["tls", "certificate", config.tls.certificate],
+    ["tls", "private_key", config.tls.private_key],
+    ["auth", "credentials", config.auth.credentials],
+  ];
+  for (const [section, key, value] of named) {
+    if (!value) continue;
+    try {
+      await Deno.stat(value);
+    } catch (e) {
+      throw new ConfigError(`cannot read ${value}: ${(e as Error).message}`, {
+        file,
+        line: locateKey(source, [section, key]),
+        key: `${section}.${key}`,
+      });
+    }
+  }
+  if (Boolean(config.tls.certificate) !== Boolean(config.tls.private_key)) {
+    throw new ConfigError("certificate and private_key must be set together", {
+      file,
+      line: locateKey(source, ["tls"]),
+      key: "tls",
+    });
+  }
+}
+
+/** The built-in defaults: what runs when no configuration file is given. */
+export function defaultConfig(): Config {
+  return parseConfig("", "<defaults>");
+}

@@ -1,0 +1,10 @@
+/**
+ * Configuration: one TOML file parsed with smol-toml and validated with a zod schema.
+ * Durations and sizes are parsed once here; errors name the file, line and key.
+ *
+ * @module
+ */
+export { ConfigError } from "./errors.ts";
+export { defaultConfig, loadConfig, parseConfig } from "./load.ts";
+export { type Config, configSchema, type ListenConfig } from "./schema.ts";
+export { formatDuration, parseDuration, parseSize } from "./units.ts";

@@ -1,0 +1,132 @@
+import { z } from "zod";
+import { parseDuration, parseSize } from "./units.ts";
+import { type AddressError, parseCidr, parseHostPort } from "../net/mod.ts";
+
+/** A duration text (`30s`, `5m`) parsed to milliseconds. */
+export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** A size text (`50M`) parsed to bytes. */
+export const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** A network in CIDR notation (checked, kept as text). */
+export const cidr = z.string().superRefine((v, ctx) => {
+  try {
+    parseCidr(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as AddressError).message });
+  }
+});
+
+/** A `host:port` or `[v6]:port` text (checked, kept as text). */
+export const hostPort = z.string().superRefine((v, ctx) => {
+  try {
+    parseHostPort(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as AddressError).message });
+  }
+});
+
+const domainName = z.string().regex(
+  /^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/,
+  "must be a domain name such as example.org",
+).transform((d) => d.toLowerCase().replace(/\.$/, ""));
+
+const server = z.strictObject({
+  hostname: z.string().default(""),
+  spool: z.string().min(1).default("./data"),
+  local_domains: z.array(domainName).default([]),
+  relay_domains: z.array(domainName).default([]),
+  trusted_networks: z.array(cidr).default(["127.0.0.0/8", "::1/128"]),
+  reverse_dns: z.boolean().default(true),
+  max_connections: z.int().positive().default(1000),
+  max_connections_per_ip: z.int().positive().default(20),
+  shutdown_timeout: duration.prefault("30s"),
+});
+
+const smtp = z.strictObject({
+  banner: z.string().regex(/^[^\r\n]*$/, "must be one line").default("ESMTP"),
+  max_message_size: size.prefault("50M"),
+  max_recipients: z.int().positive().default(100),
+  max_line_length: z.int().min(512).default(2048),
+  command_timeout: duration.prefault("5m"),
+  data_timeout: duration.prefault("3m"),
+  max_errors: z.int().positive().default(10),
+  greeting_delay: duration.prefault("0s"),
+  bare_newline: z.enum(["normalize", "reject"]).default("normalize"),
+  sync_check: z.boolean().default(true),
+});
+
+const auth = z.strictObject({
+  credentials: z.string().default(""),
+  mechanisms: z.array(z.enum(["PLAIN", "LOGIN"])).default(["PLAIN", "LOGIN"]),
+  max_failures: z.int().positive().default(3),
+  failure_delay: duration.prefault("1s"),
+  ip_max_failures: z.int().positive().default(10),
+  ip_window: duration.prefault("15m"),
+});
+
+const tls = z.strictObject({
+  certificate: z.string().default(""),
+  private_key: z.string().default(""),
+  min_version: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+});
+
+const listen = z.strictObject({
+  address: hostPort,
+  role: z.enum(["mta", "submission"]).default("mta"),
+  starttls: z.boolean().default(true),
+  auth: z.boolean().default(true),
+  auth_without_tls: z.boolean().default(false),
+  require_auth: z.boolean().default(false),
+  proxy_protocol: z.boolean().default(false),
+});
+
+const proxy = z.strictObject({
+  trusted: z.array(cidr).default([]),
+  timeout: duration.prefault("3s"),
+});
+
+const log = z.strictObject({
+  format: z.enum(["text", "json"]).default("text"),
+  file: z.string().default(""),
+  level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  proxy: z.boolean().default(false),
+});
+
+/** The whole configuration file. Every section is optional; defaults fill the rest. */
+export const configSchema = z.strictObject({
+  server: server.prefault({}),
+  smtp: smtp.prefault({}),
+  auth: auth.prefault({}),
+  tls: tls.prefault({}),
+  listen: z.array(listen).min(1).default([{
+    address: "127.0.0.1:2525",
+    role: "mta",
+    starttls: true,
+    auth: true,
+    auth_without_tls: false,
+    require_auth: false,
+    proxy_protocol: false,
+  }]),
+  proxy: proxy.prefault({}),
+  log: log.prefault({}),
+});
+
+/** The parsed configuration, durations in milliseconds and sizes in bytes. */
+export type Config = z.output<typeof configSchema>;
+/** One `[[listen]]` entry. */
+export type ListenConfig = Config["listen"][number];
