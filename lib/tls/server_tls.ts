@@ -1,0 +1,200 @@
+import { Duplex } from "node:stream";
+import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
+import type { ByteStream } from "./stream.ts";
+
+/** A TLS handshake or certificate load failed. */
+export class TlsError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TlsError";
+  }
+}
+
+/** Facts about an established TLS session. */
+export interface TlsSessionInfo {
+  version: string;
+  cipher: string;
+  bits?: number;
+  sni?: string;
+}
+
+/** Certificate files for the server side, reloadable (SIGHUP). */
+export class ServerCredentials {
+  #certFile: string;
+  #keyFile: string;
+  #minVersion: "TLSv1.2" | "TLSv1.3";
+  #context: SecureContext | null = null;
+
+  /** Remembers the files; call {@linkcode ServerCredentials.load} before use. */
+  constructor(certFile: string, keyFile: string, minVersion: "TLSv1.2" | "TLSv1.3" = "TLSv1.2") {
+    this.#certFile = certFile;
+    this.#keyFile = keyFile;
+    this.#minVersion = minVersion;
+  }
+
+  /**
+   * (Re)reads the certificate chain and key. On failure the previous context stays in use.
+   *
+   * @throws {TlsError} naming the file when it cannot be read or does not match
+   */
+  async load(): Promise<void> {
+    let cert: string, key: string;
+    try {
+      cert = await Deno.readTextFile(this.#certFile);
+      key = await Deno.readTextFile(this.#keyFile);
+    } catch (e) {
+      throw new TlsError(`Cannot read TLS files: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      this.#context = createSecureContext({ cert, key, minVersion: this.#minVersion });
+    } catch (e) {
+      throw new TlsError(
+        `Cannot use ${this.#certFile} with ${this.#keyFile}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  }
+
+  /** The current secure context. */
+  get context(): SecureContext {
+    if (!this.#context) throw new TlsError("TLS credentials were not loaded");
+    return this.#context;
+  }
+}
+
+/** Adapts a Deno connection to the Duplex that node:tls wants underneath it. */
+function duplexOver(conn: Deno.Conn): Duplex {
+  return new Duplex({
+    read() {
+      const buf = new Uint8Array(16 * 1024);
+      conn.read(buf).then(
+        (n) => this.push(n === null ? null : buf.subarray(0, n)),
+        () => this.push(null),
+      );
+    },
+    write(chunk: Uint8Array, _enc, cb) {
+      (async () => {
+        let off = 0;
+        while (off < chunk.length) off += await conn.write(chunk.subarray(off));
+      })().then(() => cb(), (e) => cb(e));
+    },
+    final(cb) {
+      try {
+        conn.closeWrite();
+      } catch { /* peer gone */ }
+      cb();
+    },
+  });
+}
+
+/**
+ * Performs the server side of a TLS handshake on an accepted connection (after STARTTLS's
+ * 220). Resolves with the encrypted stream and session facts.
+ *
+ * @throws {TlsError} when the handshake fails or times out
+ */
+export function upgradeServer(
+  conn: Deno.Conn,
+  creds: ServerCredentials,
+  timeoutMs: number,
+): Promise<{ stream: ByteStream; info: TlsSessionInfo }> {
+  const socket = new TLSSocket(duplexOver(conn), {
+    isServer: true,
+    secureContext: creds.context,
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TlsError("TLS handshake timed out"));
+    }, timeoutMs);
+    socket.once("error", (e) => {
+      clearTimeout(timer);
+      socket.destroy();
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      reject(new TlsError(`TLS handshake failed: ${e.message}`, { cause: e }));
+    });
+    socket.once("secure", () => {
+      clearTimeout(timer);
+      const cipher = socket.getCipher();
+      const servername = (socket as unknown as { servername?: string | false }).servername;
+      resolve({
+        stream: tlsStream(socket, conn),
+        info: {
+          version: socket.getProtocol() ?? "TLS",
+          cipher: cipher?.standardName ?? cipher?.name ?? "unknown",
+          bits: bitsOf(cipher?.name ?? ""),
+          sni: servername || undefined,
+        },
+      });
+    });
+  });
+}
+
+function bitsOf(cipher: string): number | undefined {
+  const m = /(128|256)/.exec(cipher);
+  if (m) return Number(m[1]);
+  return /CHACHA20/.test(cipher) ? 256 : undefined;
+}
+
+/** Presents a TLS socket as a ByteStream: incoming data queued, reads served from the queue. */
+function tlsStream(socket: TLSSocket, conn: Deno.Conn): ByteStream {
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  let waiter: (() => void) | null = null;
+  const wake = () => {
+    const w = waiter;
+    waiter = null;
+    w?.();
+  };
+  socket.on("data", (chunk: Uint8Array) => {
+    queue.push(chunk);
+    wake();
+  });
+  socket.on("end", () => {
+    ended = true;
+    wake();
+  });
+  socket.on("close", () => {
+    ended = true;
+    wake();
+  });
+  socket.on("error", () => {
+    ended = true;
+    wake();
+  });
+  let closed = false;
+  return {
+    async read(p) {
+      while (queue.length === 0) {
+        if (ended) return null;
+        await new Promise<void>((r) => (waiter = r));
+      }
+      const head = queue[0];
+      const n = Math.min(head.length, p.length);
+      p.set(head.subarray(0, n));
+      if (n === head.length) queue.shift();
+      else queue[0] = head.subarray(n);
+      return n;
+    },
+    write(p) {
+      return new Promise((resolve, reject) => {
+        if (ended) return reject(new TlsError("TLS connection closed"));
+        socket.write(p, (e) => e ? reject(e) : resolve());
+      });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      socket.end();
+      setTimeout(() => {
+        socket.destroy();
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      }, 100);
+    },
+  };
+}
