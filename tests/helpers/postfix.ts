@@ -68,8 +68,8 @@ export interface PostfixInstance {
   delivered(): Promise<string[]>;
   /** The instance's log so far. */
   log(): Promise<string>;
-  /** Stops Postfix (`postfix -c DIR stop`) and removes the temp dir. */
-  stop(): Promise<void>;
+  /** Stops Postfix (`postfix -c DIR stop`) and removes the temp dir unless `keep`. */
+  stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
 /** Raised when a Postfix peer cannot be started. */
@@ -326,12 +326,12 @@ export async function startPostfix(opts: PostfixOptions = {}): Promise<PostfixIn
     },
     delivered: () => readMaildir(`${dir}/mail/sink`),
     log: () => readOr(`${dir}/maillog`),
-    async stop(): Promise<void> {
+    async stop(opts: { keep?: boolean } = {}): Promise<void> {
       if (stopped) return;
       stopped = true;
       const out = await run(POSTFIX, ["-c", conf, "stop"]);
       if (!out.success) await run(POSTFIX, ["-c", conf, "abort"]);
-      await Deno.remove(dir, { recursive: true });
+      if (!opts.keep) await Deno.remove(dir, { recursive: true });
     },
   };
 }
