@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./envelope.ts";
+export { BodyWriter } from "./body_writer.ts";
 export { SpoolError } from "./errors.ts";
 export { type Mutation } from "./group_commit.ts";
 export { isMessageId, newMessageId } from "./message_id.ts";

@@ -94,9 +94,13 @@ export class Spool {
    * Stores a message durably: body chunks and envelope. Small messages go in one atomic
    * commit with the envelope; large ones write their chunks first under a `partial` marker.
    * `extra` mutations (for example queue index entries) commit together with the envelope.
+   * `body` may be any pieces; pieces already cut at {@linkcode CHUNK_SIZE} are stored as is.
    */
   async store(envelope: Envelope, body: Uint8Array[], extra: Mutation[] = []): Promise<void> {
-    const chunks = chunkBody(body);
+    const chunked = body.every((c, i) =>
+      i === body.length - 1 ? c.length <= CHUNK_SIZE : c.length === CHUNK_SIZE
+    );
+    const chunks = chunked ? body : chunkBody(body);
     envelope.chunks = chunks.length;
     envelope.size = chunks.reduce((n, c) => n + c.length, 0);
     const id = envelope.id;

@@ -1,0 +1,27 @@
+import { loadConfig } from "../config/mod.ts";
+import { parseCommandArgs, UsageError } from "./args.ts";
+import { out } from "./context.ts";
+
+/** Usage of `relay check-config`. */
+export const CHECK_CONFIG_HELP = `Usage: relay check-config --config FILE [--print]
+
+Parses and validates the configuration file. Prints "FILE: OK" and exits 0, or the first
+error with file, line and key, and exits 1. --print shows the effective configuration
+(defaults filled in, durations in ms, sizes in bytes) as JSON.`;
+
+/** `relay check-config`. */
+export async function checkConfigCommand(args: string[]): Promise<number> {
+  const { values, help } = parseCommandArgs(args, {
+    config: { type: "string", short: "c" },
+    print: { type: "boolean" },
+  }, { min: 0, max: 0 });
+  if (help) {
+    out(CHECK_CONFIG_HELP);
+    return 0;
+  }
+  if (typeof values.config !== "string") throw new UsageError("--config FILE is required");
+  const config = await loadConfig(values.config);
+  if (values.print) out(JSON.stringify(config, null, 2));
+  out(`${values.config}: OK`);
+  return 0;
+}

@@ -1,0 +1,105 @@
+import type { Envelope } from "../spool/mod.ts";
+import { isMessageId } from "../spool/mod.ts";
+import { formatDuration } from "../config/mod.ts";
+import { parseCommandArgs, UsageError } from "./args.ts";
+import { configFrom, openSpool, out } from "./context.ts";
+
+/** Usage of `relay queue`. */
+export const QUEUE_HELP = `Usage: relay queue <list|show|remove> [--config FILE] ...
+
+  relay queue list [--json]     every message: id, age, size, sender, each recipient's state
+  relay queue show ID           the envelope and the message headers
+  relay queue remove ID         delete a message from the spool`;
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60
+    ? `${s}s`
+    : formatDuration(s < 3600 ? Math.round(s / 60) * 60_000 : Math.round(s / 3600) * 3_600_000);
+}
+
+/** One message as `queue list` prints it (Exim's `mailq` layout). */
+export function formatEntry(e: Envelope, now = Date.now()): string {
+  const lines = [
+    `${age(now - e.received).padStart(5)} ${String(e.size).padStart(8)} ${e.id} <${e.sender}>`,
+  ];
+  for (const r of e.recipients) {
+    let state: string = r.status;
+    if (r.status === "deferred" || r.status === "pending") {
+      if (r.nextAttempt > now) state += ` next ${new Date(r.nextAttempt).toISOString()}`;
+    }
+    if (r.lastError) state += ` (${r.lastError})`;
+    lines.push(
+      `          ${
+        r.status === "delivered" ? "D" : r.status === "failed" ? "F" : " "
+      } ${r.address} ${state}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** `relay queue ...`. */
+export async function queueCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (!sub || sub === "--help" || sub === "-h") {
+    out(QUEUE_HELP);
+    return sub ? 0 : 2;
+  }
+  const { values, positionals, help } = parseCommandArgs(rest, {
+    config: { type: "string", short: "c" },
+    json: { type: "boolean" },
+  }, sub === "list" ? { min: 0, max: 0 } : { min: 1, max: 1 });
+  if (help) {
+    out(QUEUE_HELP);
+    return 0;
+  }
+  const config = await configFrom(values.config);
+  const spool = await openSpool(config);
+  try {
+    switch (sub) {
+      case "list": {
+        const all: Envelope[] = [];
+        for await (const e of spool.list()) all.push(e);
+        if (values.json) out(JSON.stringify(all, null, 2));
+        else if (all.length === 0) out("queue is empty");
+        else for (const e of all) out(formatEntry(e) + "\n");
+        return 0;
+      }
+      case "show": {
+        const id = checkId(positionals[0]);
+        const e = await spool.get(id);
+        if (!e) return notFound(id);
+        out(JSON.stringify(e, null, 2));
+        out("");
+        out(headersOf(await spool.readBody(id)));
+        return 0;
+      }
+      case "remove": {
+        const id = checkId(positionals[0]);
+        if (!(await spool.remove(id))) return notFound(id);
+        out(`${id} removed`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown queue command "${sub}" (list, show, remove)`);
+    }
+  } finally {
+    spool.close();
+  }
+}
+
+function checkId(id: string): string {
+  if (!isMessageId(id)) throw new UsageError(`"${id}" is not a message id`);
+  return id;
+}
+
+function notFound(id: string): number {
+  out(`${id}: no such message`);
+  return 1;
+}
+
+function headersOf(body: Uint8Array): string {
+  const text = new TextDecoder().decode(body.subarray(0, 64 * 1024));
+  const end = text.indexOf("\r\n\r\n");
+  return (end >= 0 ? text.slice(0, end) : text).replaceAll("\r\n", "\n");
+}

@@ -1,0 +1,64 @@
+import { Logger } from "../log/mod.ts";
+import { SmtpServer } from "../server/mod.ts";
+import { configFrom, openSpool, out } from "./context.ts";
+import { parseCommandArgs } from "./args.ts";
+
+/** Usage of `relay serve`. */
+export const SERVE_HELP = `Usage: relay serve [--config FILE]
+
+Runs the relay: SMTP listeners and the spool. Without --config the built-in defaults
+(the same as config.example.toml) are used: 127.0.0.1:2525, spool in ./data.
+Signals: SIGHUP reloads the TLS certificate; SIGTERM or SIGINT stop gracefully.`;
+
+/** `relay serve`: runs until SIGTERM/SIGINT. Returns the exit code. */
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values, help } = parseCommandArgs(args, { config: { type: "string", short: "c" } }, {
+    min: 0,
+    max: 0,
+  });
+  if (help) {
+    out(SERVE_HELP);
+    return 0;
+  }
+  const config = await configFrom(values.config);
+  const log = new Logger(config.log);
+  const spool = await openSpool(config);
+  const cleaned = await spool.cleanOrphans();
+  if (cleaned.length) log.warn(`removed ${cleaned.length} half-written message(s) left by a crash`);
+  let server: SmtpServer;
+  try {
+    server = await SmtpServer.start({ config, spool, log });
+  } catch (e) {
+    spool.close();
+    throw e;
+  }
+  log.info(`edge relay started: ${config.server.hostname}, spool ${config.server.spool}`, {
+    event: "start",
+    pid: Deno.pid,
+  });
+  const done = Promise.withResolvers<void>();
+  const stop = (signal: string) => {
+    log.info(`received ${signal}: stopping (waiting up to ${config.server.shutdown_timeout} ms)`);
+    done.resolve();
+  };
+  const onTerm = () => stop("SIGTERM");
+  const onInt = () => stop("SIGINT");
+  const onHup = () => {
+    server.reloadTls().then(
+      () => log.info("SIGHUP: TLS certificate reloaded"),
+      (e) => log.error(`SIGHUP: TLS reload failed, keeping the old certificate: ${e.message}`),
+    );
+  };
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGHUP", onHup);
+  await done.promise;
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onInt);
+  Deno.removeSignalListener("SIGHUP", onHup);
+  await server.close(config.server.shutdown_timeout);
+  spool.close();
+  log.info("edge relay stopped", { event: "stop" });
+  log.close();
+  return 0;
+}

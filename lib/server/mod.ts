@@ -1,0 +1,9 @@
+/**
+ * The SMTP server: listeners, sessions (one handler per verb), PROXY negotiation, relay
+ * control, Received headers, spooling before 250.
+ *
+ * @module
+ */
+export { type BoundAddress, type ServerOptions, SmtpServer } from "./server.ts";
+export { domainInList } from "./relay_control.ts";
+export { protocolName, receivedHeader, rfc5322Date } from "./received.ts";

@@ -1,0 +1,224 @@
+import type { Config, ListenConfig } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { CidrList, normalizeIP, parseHostPort } from "../net/mod.ts";
+import type { Envelope, Mutation, Spool } from "../spool/mod.ts";
+import { connStream, ServerCredentials } from "../tls/mod.ts";
+import { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
+import { reply } from "../smtp/mod.ts";
+import { type Peer, Session, type SessionDeps } from "./session.ts";
+import { RelayControl } from "./relay_control.ts";
+import { VERBS } from "./verbs.ts";
+import { negotiateProxy } from "./proxy_negotiation.ts";
+import { reverseLookup } from "./rdns.ts";
+
+/** What the server needs from the rest of the relay. */
+export interface ServerOptions {
+  config: Config;
+  spool: Spool;
+  log: Logger;
+  /** Queue index writes committed with each accepted message. */
+  indexMutations?: (envelope: Envelope) => Mutation[];
+  /** Called after each message is durably accepted. */
+  accepted?: (envelope: Envelope) => void;
+}
+
+/** A bound listener. */
+export interface BoundAddress {
+  /** The `[[listen]]` entry. */
+  listen: ListenConfig;
+  hostname: string;
+  /** The port actually bound (useful with port 0). */
+  port: number;
+}
+
+/**
+ * The SMTP server: one accept loop per `[[listen]]`, one {@linkcode Session} per connection,
+ * connection limits in total and per client IP (the original client's, after PROXY).
+ *
+ * @example Usage
+ * ```ts
+ * const server = await SmtpServer.start({ config, spool, log });
+ * console.log(server.addresses[0].port);
+ * await server.close();
+ * ```
+ */
+export class SmtpServer {
+  readonly addresses: BoundAddress[] = [];
+  #opts: ServerOptions;
+  #listeners: Deno.Listener[] = [];
+  #sessions = new Set<Session>();
+  #perIp = new Map<string, number>();
+  #tls: ServerCredentials | null;
+  #proxyTrusted: CidrList;
+  #baseDeps: Omit<SessionDeps, "listener">;
+  #closing = false;
+
+  private constructor(
+    opts: ServerOptions,
+    tls: ServerCredentials | null,
+    credentials: CredentialStore | null,
+  ) {
+    const c = opts.config;
+    this.#opts = opts;
+    this.#tls = tls;
+    this.#proxyTrusted = new CidrList(c.proxy.trusted);
+    this.#baseDeps = {
+      config: c,
+      spool: opts.spool,
+      log: opts.log,
+      relay: new RelayControl(
+        c.server.local_domains,
+        c.server.relay_domains,
+        new CidrList(c.server.trusted_networks),
+      ),
+      tls,
+      credentials,
+      authLimiter: new AuthFailureLimiter(c.auth.ip_max_failures, c.auth.ip_window),
+      indexMutations: opts.indexMutations,
+      accepted: opts.accepted,
+      verbs: VERBS,
+    };
+  }
+
+  /** Loads TLS and credentials, binds every listener and starts accepting. */
+  static async start(opts: ServerOptions): Promise<SmtpServer> {
+    const c = opts.config;
+    let tls: ServerCredentials | null = null;
+    if (c.tls.certificate) {
+      tls = new ServerCredentials(c.tls.certificate, c.tls.private_key, c.tls.min_version);
+      await tls.load();
+    }
+    const credentials = c.auth.credentials ? await CredentialStore.open(c.auth.credentials) : null;
+    const server = new SmtpServer(opts, tls, credentials);
+    try {
+      for (const listen of c.listen) server.#bind(listen);
+    } catch (e) {
+      server.#listeners.forEach((l) => l.close());
+      throw e;
+    }
+    return server;
+  }
+
+  #bind(listen: ListenConfig): void {
+    const { host, port } = parseHostPort(listen.address);
+    const listener = Deno.listen({ hostname: host, port, transport: "tcp" });
+    this.#listeners.push(listener);
+    const addr = listener.addr as Deno.NetAddr;
+    this.addresses.push({ listen, hostname: addr.hostname, port: addr.port });
+    this.#opts.log.info(
+      `SMTP listening on ${listen.address} (port ${addr.port}, role ${listen.role})`,
+      {
+        event: "listen",
+        address: listen.address,
+        port: addr.port,
+      },
+    );
+    this.#accept(listener, listen);
+  }
+
+  async #accept(listener: Deno.Listener, listen: ListenConfig): Promise<void> {
+    const deps: SessionDeps = { ...this.#baseDeps, listener: listen };
+    try {
+      for await (const conn of listener) {
+        this.#handle(conn, deps).catch((e) => {
+          this.#opts.log.error(`session error: ${(e as Error).stack ?? e}`);
+          try {
+            conn.close();
+          } catch { /* closed */ }
+        });
+      }
+    } catch (e) {
+      if (!this.#closing) {
+        this.#opts.log.error(`listener ${listen.address} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  async #handle(conn: Deno.Conn, deps: SessionDeps): Promise<void> {
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    const peer: Peer = { ip: normalizeIP(remote.hostname), port: remote.port };
+    const s = new Session(conn, connStream(conn), deps, peer);
+    const c = deps.config;
+    if (this.#sessions.size >= c.server.max_connections || this.#closing) {
+      this.#opts.log.info(
+        `Connection from [${peer.ip}] refused: too many connections (${this.#sessions.size})`,
+        {
+          event: "too_many_connections",
+          ip: peer.ip,
+        },
+      );
+      await s.sendAndClose(
+        reply(421, "4.7.0", `${c.server.hostname} Too many connections, try again later`),
+      );
+      return;
+    }
+    this.#sessions.add(s);
+    let counted: string | null = null;
+    try {
+      if (deps.listener.proxy_protocol && this.#proxyTrusted.contains(peer.ip)) {
+        await negotiateProxy(s, c.proxy.timeout);
+        if (s.closed) return;
+      }
+      const ip = s.peer.ip;
+      const n = (this.#perIp.get(ip) ?? 0) + 1;
+      this.#perIp.set(ip, n);
+      counted = ip;
+      if (n > c.server.max_connections_per_ip) {
+        this.#opts.log.info(
+          `Connection from [${ip}] refused: too many connections from that IP (${n - 1})`,
+          {
+            event: "too_many_connections",
+            ip,
+          },
+        );
+        await s.sendAndClose(
+          reply(421, "4.7.0", `${c.server.hostname} Too many connections from your IP`),
+        );
+        return;
+      }
+      if (c.server.reverse_dns) s.peer.hostname = await reverseLookup(ip, 3000);
+      this.#opts.log.debug(
+        `SMTP connection from ${s.hostText} (TCP/IP connection count = ${this.#sessions.size})`,
+      );
+      await s.greet();
+      if (!s.closed) await s.run();
+    } finally {
+      s.close();
+      this.#sessions.delete(s);
+      if (counted) {
+        const left = (this.#perIp.get(counted) ?? 1) - 1;
+        if (left <= 0) this.#perIp.delete(counted);
+        else this.#perIp.set(counted, left);
+      }
+    }
+  }
+
+  /** Sessions in progress. */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Reloads the TLS certificate and key (SIGHUP); keeps the old ones on error. */
+  async reloadTls(): Promise<void> {
+    await this.#tls?.load();
+  }
+
+  /**
+   * Stops accepting, waits up to `graceMs` for sessions to finish, then closes the rest
+   * (a session mid-DATA has not been told 250, so the client will retry).
+   */
+  async close(graceMs = 0): Promise<void> {
+    this.#closing = true;
+    for (const l of this.#listeners) {
+      try {
+        l.close();
+      } catch { /* closed */ }
+    }
+    const until = Date.now() + graceMs;
+    while (this.#sessions.size > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const s of this.#sessions) s.close();
+    while (this.#sessions.size > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+}

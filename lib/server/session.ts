@@ -1,0 +1,277 @@
+import type { Config, ListenConfig } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { logValue } from "../log/mod.ts";
+import type { Envelope, Mutation, Spool } from "../spool/mod.ts";
+import { parseCommand, Reply, reply, SmtpSyntaxError } from "../smtp/mod.ts";
+import type { ByteStream, ServerCredentials, TlsSessionInfo } from "../tls/mod.ts";
+import type { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
+import { InputBuffer, LINE_TOO_LONG } from "./input.ts";
+import type { RelayControl } from "./relay_control.ts";
+import type { Transaction } from "./transaction.ts";
+
+/** A reply the session does not send (the handler already answered, or the client left). */
+export const NO_REPLY: Reply = new Reply(0, null, "");
+
+/** What every session of a server shares. */
+export interface SessionDeps {
+  config: Config;
+  listener: ListenConfig;
+  spool: Spool;
+  log: Logger;
+  relay: RelayControl;
+  tls: ServerCredentials | null;
+  credentials: CredentialStore | null;
+  authLimiter: AuthFailureLimiter;
+  /** Queue index writes committed together with each accepted message. */
+  indexMutations?: (envelope: Envelope) => Mutation[];
+  /** Called after a message is durably accepted (wakes the queue runner). */
+  accepted?: (envelope: Envelope) => void;
+  /** The handler of each verb (verbs.ts). */
+  verbs: Readonly<Record<string, VerbHandler>>;
+}
+
+/** Handles one verb; returns the reply (the session sends it). */
+export type VerbHandler = (s: Session, arg: string) => Reply | Promise<Reply>;
+
+/** The client as the session sees it (the original client when PROXY was used). */
+export interface Peer {
+  ip: string;
+  port: number;
+  hostname?: string;
+}
+
+// RFC 2920 3.1, RFC 3207, RFC 4954: these must end a pipelined group.
+const GROUP_ENDERS = new Set(["EHLO", "HELO", "DATA", "VRFY", "EXPN", "NOOP", "HELP", "AUTH"]);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * One SMTP session (RFC 5321) on one connection. The loop reads command lines, dispatches
+ * each verb to its handler (verbs.ts) and batches replies: they are written when no complete
+ * command is left in the input (RFC 2920 PIPELINING), so a pipelined group costs one write.
+ */
+export class Session {
+  readonly deps: SessionDeps;
+  readonly conn: Deno.Conn;
+  stream: ByteStream;
+  input: InputBuffer;
+  peer: Peer;
+  /** The PROXY protocol's sender, when the connection came through one. */
+  proxy?: { ip: string; port: number };
+  helo: string | null = null;
+  esmtp = false;
+  tls: TlsSessionInfo | null = null;
+  authUser: string | null = null;
+  authMechanism: string | null = null;
+  authFailures = 0;
+  tx: Transaction | null = null;
+  errors = 0;
+  closed = false;
+  /** When set, every command but QUIT gets this reply (failed PROXY negotiation). */
+  refuseAll: Reply | null = null;
+  #out: Uint8Array[] = [];
+
+  /** Creates a session over an accepted connection. */
+  constructor(conn: Deno.Conn, stream: ByteStream, deps: SessionDeps, peer: Peer) {
+    this.conn = conn;
+    this.stream = stream;
+    this.input = new InputBuffer(stream);
+    this.deps = deps;
+    this.peer = peer;
+  }
+
+  /** Config shorthand. */
+  get config(): Config {
+    return this.deps.config;
+  }
+
+  /** `H=` text for log lines: `host (helo) [ip]:port`. */
+  get hostText(): string {
+    const name = this.peer.hostname ? `${this.peer.hostname} ` : "";
+    const helo = this.helo ? `(${logValue(this.helo)}) ` : "";
+    return `H=${name}${helo}[${this.peer.ip}]:${this.peer.port}`;
+  }
+
+  /** Queues a reply for the next write. */
+  send(r: Reply): void {
+    this.#out.push(r.toBytes());
+  }
+
+  /** Writes queued replies in one write. */
+  async flush(): Promise<void> {
+    if (this.#out.length === 0 || this.closed) return;
+    const parts = this.#out;
+    this.#out = [];
+    const data = parts.length === 1 ? parts[0] : concat(parts);
+    try {
+      await this.stream.write(data);
+    } catch {
+      this.close();
+    }
+  }
+
+  /** Sends a reply now and closes the connection. */
+  async sendAndClose(r: Reply): Promise<void> {
+    this.send(r);
+    await this.flush();
+    this.close();
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.close();
+  }
+
+  /** Logs a rejected command in Exim's style. */
+  logReject(command: string, r: Reply): void {
+    const from = this.tx ? ` F=<${this.tx.sender}>` : "";
+    this.deps.log.info(`${this.hostText}${from} rejected ${command}: ${r.summary}`, {
+      event: "reject",
+      ip: this.peer.ip,
+      command,
+      reply: r.summary,
+    });
+  }
+
+  /** Sends the greeting (RFC 5321 4.3.1) after the early-talker check. */
+  async greet(): Promise<void> {
+    const { greeting_delay, sync_check } = this.config.smtp;
+    if (sync_check) {
+      this.input.startRead();
+      if (greeting_delay > 0) await new Promise((r) => setTimeout(r, greeting_delay));
+      else await Promise.resolve();
+      if (this.input.readDone || this.input.buffered > 0) {
+        this.deps.log.info(
+          `SMTP protocol synchronization error (input sent without waiting for greeting): ` +
+            `rejected connection from ${this.hostText}`,
+          { event: "early_talker", ip: this.peer.ip },
+        );
+        await this.sendAndClose(reply(554, "5.5.0", "SMTP synchronization error"));
+        return;
+      }
+    }
+    this.send(new Reply(220, null, `${this.config.server.hostname} ${this.config.smtp.banner}`));
+    await this.flush();
+  }
+
+  /** Runs the command loop until QUIT, an error that closes, or the client goes away. */
+  async run(): Promise<void> {
+    const { max_line_length, command_timeout, max_errors, sync_check } = this.config.smtp;
+    while (!this.closed) {
+      const line = this.input.takeLine(max_line_length);
+      if (line === null) {
+        await this.flush();
+        if (this.closed) break;
+        const r = await this.input.fill(command_timeout);
+        if (r === "eof") {
+          this.deps.log.info(
+            `unexpected disconnection while reading SMTP command from ${this.hostText}`,
+            {
+              event: "lost",
+              ip: this.peer.ip,
+            },
+          );
+          break;
+        }
+        if (r === "timeout") {
+          this.deps.log.info(`SMTP command timeout on connection from ${this.hostText}`, {
+            event: "timeout",
+            ip: this.peer.ip,
+          });
+          await this.sendAndClose(
+            reply(421, "4.4.2", `${this.config.server.hostname} Timeout, closing connection`),
+          );
+          break;
+        }
+        continue;
+      }
+      let r: Reply;
+      if (line === LINE_TOO_LONG) {
+        r = reply(500, "5.5.2", "Line too long");
+      } else if (line.bareLf && this.config.smtp.bare_newline === "reject") {
+        r = reply(500, "5.5.2", "Bare <LF> received; lines must end in <CR><LF>");
+      } else {
+        const text = decoder.decode(line.bytes);
+        const cmd = parseCommand(text);
+        const verb = cmd?.verb ?? "";
+        if (sync_check && this.#outOfSync(verb)) {
+          this.deps.log.info(
+            `SMTP protocol synchronization error (next input sent too soon: pipelining was` +
+              `${this.esmtp ? "" : " not"} advertised): rejected "${verb}" ${this.hostText}`,
+            { event: "sync_error", ip: this.peer.ip },
+          );
+          await this.sendAndClose(reply(554, "5.5.0", "SMTP synchronization error"));
+          break;
+        }
+        r = await this.dispatch(verb, cmd?.arg ?? "", text);
+      }
+      if (this.closed) break;
+      if (r === NO_REPLY) continue;
+      if (r.code >= 500 && r.code !== 552 && r.code !== 554 && r.code !== 535) this.errors++;
+      if (r.close) {
+        await this.sendAndClose(r);
+        break;
+      }
+      this.send(r);
+      if (this.errors >= max_errors) {
+        this.deps.log.info(
+          `SMTP call from ${this.hostText} dropped: too many syntax or protocol errors`,
+          {
+            event: "too_many_errors",
+            ip: this.peer.ip,
+          },
+        );
+        await this.sendAndClose(
+          reply(421, "4.7.0", `${this.config.server.hostname} Too many errors`),
+        );
+      }
+    }
+    await this.flush();
+    this.close();
+  }
+
+  /**
+   * RFC 2920 3.1: a command that ends a pipelined group must not have input queued behind
+   * it, and without EHLO there is no pipelining at all (Exim's smtp_enforce_sync). STARTTLS
+   * is exempt: its handler discards what follows instead (CVE-2011-0411).
+   */
+  #outOfSync(verb: string): boolean {
+    if (this.input.buffered === 0 || verb === "QUIT" || verb === "STARTTLS") return false;
+    return !this.esmtp || GROUP_ENDERS.has(verb);
+  }
+
+  /** Runs one verb's handler; a syntax error becomes its reply. */
+  async dispatch(verb: string, arg: string, text: string): Promise<Reply> {
+    if (this.refuseAll && verb !== "QUIT") return this.refuseAll;
+    const handler = this.deps.verbs[verb];
+    if (!handler) {
+      const r = reply(500, "5.5.2", "Command unrecognized");
+      this.logReject(`"${text.slice(0, 64)}"`, r);
+      return r;
+    }
+    try {
+      return await handler(this, arg);
+    } catch (e) {
+      if (e instanceof SmtpSyntaxError) return e.reply;
+      throw e;
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Encodes text for the wire. */
+export function wire(text: string): Uint8Array {
+  return encoder.encode(text);
+}

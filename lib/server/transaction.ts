@@ -1,0 +1,20 @@
+import type { BodyWriter, MailDsn, Recipient } from "../spool/mod.ts";
+
+/** One mail transaction: from MAIL FROM to the end of DATA/BDAT LAST, or RSET. */
+export interface Transaction {
+  /** Envelope sender; empty for `<>`. */
+  sender: string;
+  /** SIZE= declared by the client, if any. */
+  declaredSize?: number;
+  bodyType: "7BIT" | "8BITMIME" | "BINARYMIME";
+  smtputf8: boolean;
+  dsn: MailDsn;
+  recipients: Recipient[];
+  /** BDAT state: chunks received so far. */
+  bdat?: { body: BodyWriter; id: string; headerLength: number };
+}
+
+/** Creates a new transaction for a sender. */
+export function newTransaction(sender: string): Transaction {
+  return { sender, bodyType: "7BIT", smtputf8: false, dsn: {}, recipients: [] };
+}

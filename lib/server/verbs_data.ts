@@ -1,0 +1,239 @@
+import { DotDecoder, type Reply, reply } from "../smtp/mod.ts";
+import { BodyWriter, type Envelope, newMessageId, SpoolError } from "../spool/mod.ts";
+import type { Session } from "./session.ts";
+import type { Transaction } from "./transaction.ts";
+import { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
+import { headerSection, headerValue } from "./headers.ts";
+
+const encoder = new TextEncoder();
+
+function protocolOf(s: Session, tx: Transaction): string {
+  return protocolName(s.esmtp, s.tls !== null, s.authUser !== null, tx.smtputf8);
+}
+
+/** Starts a body with our Received header (RFC 5321 4.4); returns it and its length. */
+function startBody(
+  s: Session,
+  tx: Transaction,
+  id: string,
+): { body: BodyWriter; headerLength: number } {
+  const header = encoder.encode(receivedHeader({
+    helo: s.helo ?? "",
+    hostname: s.peer.hostname,
+    ip: s.peer.ip,
+    by: s.config.server.hostname,
+    protocol: protocolOf(s, tx),
+    id,
+    tls: s.tls ?? undefined,
+    for: tx.recipients.length === 1 ? tx.recipients[0].address : undefined,
+  }));
+  const body = new BodyWriter(s.config.smtp.max_message_size + header.length);
+  body.write(header);
+  return { body, headerLength: header.length };
+}
+
+/** Why the session stopped reading input. */
+type ReadEnd = "eof" | "timeout" | null;
+
+async function waitForData(s: Session): Promise<ReadEnd> {
+  const r = await s.input.fill(s.config.smtp.data_timeout);
+  if (r === "data") return null;
+  s.deps.log.info(
+    `${r === "eof" ? "unexpected disconnection" : "SMTP data timeout"} while reading message ` +
+      `data from ${s.hostText}${s.tx ? ` F=<${s.tx.sender}>` : ""}`,
+    { event: r === "eof" ? "lost" : "timeout", ip: s.peer.ip },
+  );
+  return r;
+}
+
+/** DATA (RFC 5321 4.1.1.4): reads the dot-stuffed message, then spools it. */
+export async function DATA(s: Session, arg: string): Promise<Reply> {
+  if (arg.trim()) return reply(501, "5.5.4", "Syntax: DATA");
+  const tx = s.tx;
+  if (!tx) return reply(503, "5.5.1", "Need MAIL command");
+  if (tx.bdat) return reply(503, "5.5.1", "DATA not allowed after BDAT");
+  if (tx.recipients.length === 0) return reply(554, "5.5.1", "No valid recipients");
+  const id = newMessageId();
+  const { body, headerLength } = startBody(s, tx, id);
+  s.send(reply(354, null, "End data with <CR><LF>.<CR><LF>"));
+  await s.flush();
+  const decoder = new DotDecoder(s.config.smtp.bare_newline);
+  const write = (piece: Uint8Array) => body.write(piece);
+  for (;;) {
+    const view = s.input.view();
+    if (view.length > 0) {
+      const end = decoder.feed(view, write);
+      s.input.consume(end >= 0 ? end : view.length);
+      if (end >= 0) break;
+    }
+    const stop = await waitForData(s);
+    if (stop) return abort(s, stop);
+  }
+  if (decoder.bareLf || decoder.bareCr) {
+    s.deps.log.debug(`${id} message from ${s.hostText} had bare CR or LF`, { id });
+    if (s.config.smtp.bare_newline === "reject") {
+      s.tx = null;
+      const r = reply(
+        550,
+        "5.5.2",
+        "Message contains bare <CR> or <LF>; lines must end in <CR><LF>",
+      );
+      s.logReject("DATA", r);
+      return r;
+    }
+  }
+  return await finishMessage(s, tx, id, body, headerLength);
+}
+
+function abort(s: Session, why: "eof" | "timeout"): Reply {
+  s.tx = null;
+  if (why === "timeout") {
+    return reply(421, "4.4.2", `${s.config.server.hostname} Timeout, closing connection`).closing();
+  }
+  s.close();
+  return reply(421, "4.4.2", "Connection lost").closing();
+}
+
+/** BDAT (RFC 3030 2): a chunk of exactly `size` octets; the LAST one ends the message. */
+export async function BDAT(s: Session, arg: string): Promise<Reply> {
+  const m = /^(\d{1,15})(?:\s+(LAST))?$/i.exec(arg.trim());
+  if (!m) {
+    // The chunk length is unknown, so the input cannot be followed any longer.
+    return reply(501, "5.5.4", "Syntax: BDAT size [LAST]").closing();
+  }
+  const size = Number(m[1]);
+  const last = m[2] !== undefined;
+  const tx = s.tx;
+  let error: Reply | null = null;
+  if (!s.esmtp) error = reply(503, "5.5.1", "BDAT needs EHLO");
+  else if (!tx) error = reply(503, "5.5.1", "Need MAIL command");
+  else if (tx.recipients.length === 0) error = reply(554, "5.5.1", "No valid recipients");
+  if (tx && !error && !tx.bdat) {
+    const id = newMessageId();
+    tx.bdat = { id, ...startBody(s, tx, id) };
+  }
+  // RFC 3030 2: the chunk is read whatever the reply will be.
+  let remaining = size;
+  while (remaining > 0) {
+    const view = s.input.view();
+    const n = Math.min(view.length, remaining);
+    if (n > 0) {
+      if (!error) tx!.bdat!.body.write(view.subarray(0, n));
+      s.input.consume(n);
+      remaining -= n;
+    }
+    if (remaining > 0) {
+      const stop = await waitForData(s);
+      if (stop) return abort(s, stop);
+    }
+  }
+  if (error) {
+    s.tx = null; // a failed chunk fails the transaction
+    return error;
+  }
+  if (!last) return reply(250, "2.0.0", `${size} octets received`);
+  const { id, body, headerLength } = tx!.bdat!;
+  return await finishMessage(s, tx!, id, body, headerLength);
+}
+
+/** Adds Message-ID and Date when missing (submission only, RFC 6409 8). */
+function completeHeaders(
+  s: Session,
+  id: string,
+  body: BodyWriter,
+  headerLength: number,
+): BodyWriter {
+  const chunks = body.chunks();
+  const section = headerSection(chunks);
+  let added = "";
+  if (headerValue(section, "Message-ID") === null) {
+    added += `Message-ID: <${id}@${s.config.server.hostname}>\r\n`;
+  }
+  if (headerValue(section, "Date") === null) added += `Date: ${rfc5322Date()}\r\n`;
+  if (!added) return body;
+  const out = new BodyWriter();
+  out.write(chunks[0].subarray(0, headerLength));
+  out.write(encoder.encode(added));
+  out.write(chunks[0].subarray(headerLength));
+  for (const c of chunks.slice(1)) out.write(c);
+  return out;
+}
+
+/** Spools the message; 250 is sent only after the commit is durable. */
+async function finishMessage(
+  s: Session,
+  tx: Transaction,
+  id: string,
+  body: BodyWriter,
+  headerLength: number,
+): Promise<Reply> {
+  s.tx = null;
+  if (body.tooBig) {
+    const r = reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    s.logReject(`DATA (${body.size - headerLength} bytes)`, r);
+    return r;
+  }
+  if (s.deps.listener.role === "submission") body = completeHeaders(s, id, body, headerLength);
+  const chunks = body.chunks();
+  const messageId = headerValue(headerSection(chunks), "Message-ID") ?? undefined;
+  const now = Date.now();
+  const envelope: Envelope = {
+    id,
+    sender: tx.sender,
+    recipients: tx.recipients.map((r) => ({ ...r, nextAttempt: now })),
+    dsn: tx.dsn,
+    bodyType: tx.bodyType,
+    smtputf8: tx.smtputf8,
+    client: { ip: s.peer.ip, port: s.peer.port, hostname: s.peer.hostname, helo: s.helo ?? "" },
+    protocol: protocolOf(s, tx).toLowerCase(),
+    tls: s.tls ?? undefined,
+    authUser: s.authUser ?? undefined,
+    authMechanism: s.authMechanism ?? undefined,
+    listener: s.deps.listener.address,
+    proxy: s.proxy,
+    received: now,
+    size: 0,
+    chunks: 0,
+    messageId,
+  };
+  try {
+    await s.deps.spool.store(envelope, chunks, s.deps.indexMutations?.(envelope) ?? []);
+  } catch (e) {
+    if (!(e instanceof SpoolError)) throw e;
+    s.deps.log.error(`${id} spool write failed for message from ${s.hostText}: ${e.message}`, {
+      id,
+      error: String(e.cause ?? e),
+    });
+    return reply(451, "4.3.0", "Local error in processing; try again later");
+  }
+  logArrival(s, envelope);
+  s.deps.accepted?.(envelope);
+  return reply(250, "2.0.0", `OK queued as ${id}`);
+}
+
+/** The arrival line: Exim's `<=` with H=, P=, X=, A=, S=, id= (and PRX= when asked). */
+function logArrival(s: Session, e: Envelope): void {
+  const parts = [`${e.id} <= ${e.sender || "<>"}`, s.hostText, `P=${e.protocol}`];
+  if (e.tls) {
+    parts.push(`X=${e.tls.version.replace("TLSv", "TLS")}:${e.tls.cipher}:${e.tls.bits ?? ""}`);
+  }
+  if (e.authUser) parts.push(`A=${e.authMechanism?.toLowerCase()}:${e.authUser}`);
+  if (e.proxy && s.config.log.proxy) parts.push(`PRX=${e.proxy.ip}`);
+  parts.push(`S=${e.size}`);
+  if (e.messageId) parts.push(`id=${e.messageId.replace(/\s/g, "")}`);
+  s.deps.log.info(parts.join(" "), {
+    event: "arrival",
+    id: e.id,
+    sender: e.sender,
+    recipients: e.recipients.map((r) => r.address),
+    ip: e.client.ip,
+    port: e.client.port,
+    helo: e.client.helo,
+    protocol: e.protocol,
+    tls: e.tls,
+    auth: e.authUser,
+    proxy: e.proxy?.ip,
+    size: e.size,
+    message_id: e.messageId,
+  });
+}
