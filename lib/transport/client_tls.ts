@@ -1,0 +1,143 @@
+import { Duplex } from "node:stream";
+import { connect, type TLSSocket } from "node:tls";
+import type { ByteStream } from "../tls/mod.ts";
+
+/** Options for the client side of STARTTLS. */
+export interface ClientTlsOptions {
+  /** SNI and, when verifying, the name to check. */
+  servername?: string;
+  /** Check the certificate chain and name (default false: opportunistic TLS, RFC 7435). */
+  verify?: boolean;
+  /** Extra trust anchors in PEM. */
+  ca?: string[];
+  /** Handshake deadline in milliseconds. */
+  timeout: number;
+}
+
+/** The encrypted stream and what was negotiated. */
+export interface ClientTlsSession {
+  stream: ByteStream;
+  /** For example `TLSv1.3`. */
+  version: string;
+  /** Cipher suite name. */
+  cipher: string;
+  /** The node:tls socket, for the peer certificate chain (DANE, name checks). */
+  socket: TLSSocket;
+}
+
+/** Adapts a Deno connection to the Duplex node:tls wants underneath it. */
+function duplexOver(conn: Deno.Conn): Duplex {
+  return new Duplex({
+    read() {
+      const buf = new Uint8Array(16 * 1024);
+      conn.read(buf).then(
+        (n) => this.push(n === null ? null : buf.subarray(0, n)),
+        () => this.push(null),
+      );
+    },
+    write(chunk: Uint8Array, _enc, cb) {
+      (async () => {
+        let off = 0;
+        while (off < chunk.length) off += await conn.write(chunk.subarray(off));
+      })().then(() => cb(), (e) => cb(e));
+    },
+    final(cb) {
+      try {
+        conn.closeWrite();
+      } catch { /* peer gone */ }
+      cb();
+    },
+  });
+}
+
+/**
+ * Runs the client side of a TLS handshake on a connection after the peer's 220 to
+ * STARTTLS (RFC 3207 4).
+ *
+ * @throws {Error} when the handshake fails or times out (the connection is then closed)
+ */
+export function upgradeClient(conn: Deno.Conn, opts: ClientTlsOptions): Promise<ClientTlsSession> {
+  const socket = connect({
+    socket: duplexOver(conn),
+    servername: opts.servername && !/^[\d.:]+$/.test(opts.servername) ? opts.servername : undefined,
+    rejectUnauthorized: opts.verify ?? false,
+    ca: opts.ca,
+    minVersion: "TLSv1.2",
+  });
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(new Error("TLS handshake timed out")), opts.timeout);
+    socket.once("error", (e) => fail(new Error(`TLS handshake failed: ${e.message}`)));
+    socket.once("secureConnect", () => {
+      clearTimeout(timer);
+      socket.removeAllListeners("error");
+      const cipher = socket.getCipher();
+      resolve({
+        stream: tlsStream(socket, conn),
+        version: socket.getProtocol() ?? "TLS",
+        cipher: cipher?.standardName ?? cipher?.name ?? "unknown",
+        socket,
+      });
+    });
+  });
+}
+
+/** Presents a TLS socket as a ByteStream: incoming data queued, reads served from the queue. */
+function tlsStream(socket: TLSSocket, conn: Deno.Conn): ByteStream {
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  let waiter: (() => void) | null = null;
+  const wake = () => {
+    const w = waiter;
+    waiter = null;
+    w?.();
+  };
+  const end = () => {
+    ended = true;
+    wake();
+  };
+  socket.on("data", (chunk: Uint8Array) => {
+    queue.push(chunk);
+    wake();
+  });
+  socket.on("end", end);
+  socket.on("close", end);
+  socket.on("error", end);
+  let closed = false;
+  return {
+    async read(p) {
+      while (queue.length === 0) {
+        if (ended || closed) return null;
+        await new Promise<void>((r) => (waiter = r));
+      }
+      const head = queue[0];
+      const n = Math.min(head.length, p.length);
+      p.set(head.subarray(0, n));
+      if (n === head.length) queue.shift();
+      else queue[0] = head.subarray(n);
+      return n;
+    },
+    write(p) {
+      return new Promise((resolve, reject) => {
+        if (ended || closed) return reject(new Error("TLS connection closed"));
+        socket.write(p, (e) => e ? reject(e) : resolve());
+      });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      wake();
+      socket.destroy();
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    },
+  };
+}

@@ -1,0 +1,454 @@
+import { encodeXtext } from "../smtp/mod.ts";
+import type { Recipient } from "../spool/mod.ts";
+import { type ByteStream, connStream } from "../tls/mod.ts";
+import { upgradeClient } from "./client_tls.ts";
+import { dotStuff } from "./dot_stuff.ts";
+import { SmtpClientError } from "./errors.ts";
+import { ReplyReader } from "./reply_reader.ts";
+import {
+  formatReply,
+  type OutboundMessage,
+  type RecipientResult,
+  type RemoteInfo,
+  type SmtpReply,
+} from "./types.ts";
+
+/** STARTTLS policy: try and fall back to clear text, insist, or never. */
+export type TlsMode = "opportunistic" | "require" | "off";
+
+/** Time limits in milliseconds (RFC 5321 4.5.3.2 suggests minutes for each). */
+export interface SmtpTimeouts {
+  /** TCP connect. */
+  connect: number;
+  /** Greeting and each command's reply. */
+  command: number;
+  /** Sending the body and waiting for the reply to the final dot. */
+  data: number;
+}
+
+/** Where and how to open a client session. */
+export interface ConnectOptions {
+  /** Host name (for logs, SNI and bounces). */
+  host: string;
+  /** IP address to connect to. */
+  ip: string;
+  /** Port (25 for MX delivery). */
+  port: number;
+  /** Our name for EHLO/HELO. */
+  helo: string;
+  /** STARTTLS policy. */
+  tls: TlsMode;
+  /** Credentials for AUTH PLAIN/LOGIN (smarthosts). */
+  auth?: { username: string; password: string };
+  /** Time limits. */
+  timeouts: SmtpTimeouts;
+}
+
+/** What one transaction on a connection decided. */
+export interface TransactionResult {
+  /** One result per recipient given. */
+  results: RecipientResult[];
+  /** Recipients deferred by a message- or connection-level problem: try another host. */
+  tryElsewhere: Set<string>;
+}
+
+/**
+ * One outbound ESMTP session: greeting, EHLO (HELO fallback), STARTTLS, AUTH, then any number
+ * of transactions (connection reuse), then QUIT. Never sends what the peer cannot take.
+ */
+export class SmtpConnection {
+  /** The peer, with its greeting and EHLO reply for bounces. */
+  readonly remote: RemoteInfo;
+  /** EHLO keywords, upper case, with their parameters. */
+  extensions = new Map<string, string>();
+  /** False once the connection is lost or in an unknown state. */
+  usable = true;
+  /** Transactions completed on this connection. */
+  transactions = 0;
+  #opts: ConnectOptions;
+  #conn!: Deno.TcpConn;
+  #stream!: ByteStream;
+  #reader!: ReplyReader;
+  #enc = new TextEncoder();
+
+  private constructor(opts: ConnectOptions) {
+    this.#opts = opts;
+    this.remote = { host: opts.host, ip: opts.ip, port: opts.port };
+  }
+
+  /**
+   * Connects and gets the session ready to send: greeting, EHLO, STARTTLS per policy, AUTH.
+   * In opportunistic mode a failed TLS handshake is retried once in clear text.
+   *
+   * @throws {SmtpClientError} when the peer cannot be reached or refuses the session
+   */
+  static async open(opts: ConnectOptions): Promise<SmtpConnection> {
+    const c = new SmtpConnection(opts);
+    try {
+      await c.#start(opts.tls !== "off");
+      return c;
+    } catch (e) {
+      c.close();
+      if (e instanceof SmtpClientError) e.remote ??= { ...c.remote };
+      if (e instanceof TlsHandshakeError && opts.tls === "opportunistic") {
+        const clear = new SmtpConnection(opts);
+        try {
+          await clear.#start(false);
+          return clear;
+        } catch (e2) {
+          clear.close();
+          if (e2 instanceof SmtpClientError) e2.remote ??= { ...clear.remote };
+          throw e2;
+        }
+      }
+      throw e;
+    }
+  }
+
+  async #start(useTls: boolean): Promise<void> {
+    const o = this.#opts;
+    try {
+      this.#conn = await Deno.connect({
+        hostname: o.ip,
+        port: o.port,
+        signal: AbortSignal.timeout(o.timeouts.connect),
+      } as Deno.ConnectOptions);
+    } catch (e) {
+      const why = (e as Error).name === "TimeoutError"
+        ? "timed out"
+        : (e as Error).message.replace(/ \(os error \d+\)$/, "");
+      throw new SmtpClientError(`Cannot connect to ${o.host} [${o.ip}]:${o.port}: ${why}`, {
+        connectionLost: true,
+        cause: e,
+      });
+    }
+    this.#conn.setNoDelay(true);
+    this.#stream = connStream(this.#conn);
+    this.#reader = new ReplyReader(this.#stream);
+    const greeting = await this.#reader.read(o.timeouts.command, "the greeting");
+    this.remote.greeting = firstLine(greeting);
+    if (greeting.code !== 220) this.#refuse("the greeting", greeting);
+    await this.#hello();
+    if (useTls && this.extensions.has("STARTTLS")) {
+      await this.#starttls();
+    } else if (o.tls === "require") {
+      throw new SmtpClientError(`TLS is required, but ${o.host} did not offer STARTTLS`);
+    }
+    if (o.auth) await this.#authenticate(o.auth);
+  }
+
+  /** Throws for a non-success reply: 5xx permanent, 4xx temporary; 421 closes. */
+  #refuse(after: string, r: SmtpReply): never {
+    throw new SmtpClientError(
+      `SMTP error from remote mail server after ${after}: ${formatReply(r)}`,
+      {
+        permanent: r.code >= 500,
+        reply: r,
+        connectionLost: r.code === 421,
+      },
+    );
+  }
+
+  async #hello(): Promise<void> {
+    const o = this.#opts;
+    let r = await this.#command(`EHLO ${o.helo}`);
+    this.extensions.clear();
+    if (r.code === 250) {
+      this.#parseExtensions(r);
+    } else if (r.code >= 500 && r.code !== 554) {
+      // RFC 5321 3.2: a server that does not know EHLO gets HELO.
+      r = await this.#command(`HELO ${o.helo}`);
+      if (r.code !== 250) this.#refuse(`HELO ${o.helo}`, r);
+    } else {
+      this.#refuse(`EHLO ${o.helo}`, r);
+    }
+    this.remote.heloResponse ??= firstLine(r);
+  }
+
+  #parseExtensions(r: SmtpReply): void {
+    for (const line of (r.lines ?? []).slice(1)) {
+      const [kw, ...rest] = line.trim().split(/\s+/);
+      if (kw) this.extensions.set(kw.toUpperCase(), rest.join(" "));
+    }
+  }
+
+  async #starttls(): Promise<void> {
+    const o = this.#opts;
+    const r = await this.#command("STARTTLS");
+    if (r.code !== 220) {
+      if (o.tls === "require") this.#refuse("STARTTLS", r);
+      return; // opportunistic: carry on in clear text (RFC 3207 4.1)
+    }
+    try {
+      const session = await upgradeClient(this.#conn, {
+        servername: o.host,
+        timeout: o.timeouts.command,
+      });
+      this.#stream = session.stream;
+      this.#reader.setStream(session.stream);
+      this.remote.tls = `${session.version}:${session.cipher}`;
+    } catch (e) {
+      throw new TlsHandshakeError(`TLS with ${o.host} [${o.ip}] failed: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    // RFC 3207 4.2: forget what we knew and say EHLO again.
+    const keepHelo = this.remote.heloResponse;
+    await this.#hello();
+    this.remote.heloResponse = keepHelo;
+  }
+
+  async #authenticate(auth: { username: string; password: string }): Promise<void> {
+    const mechs = (this.extensions.get("AUTH") ?? "").toUpperCase().split(/\s+/);
+    let r: SmtpReply;
+    if (mechs.includes("PLAIN")) {
+      // RFC 4616 2: authzid NUL authcid NUL passwd
+      const token = b64(`\0${auth.username}\0${auth.password}`);
+      r = await this.#command(`AUTH PLAIN ${token}`, "AUTH PLAIN");
+    } else if (mechs.includes("LOGIN")) {
+      r = await this.#command("AUTH LOGIN");
+      if (r.code === 334) r = await this.#command(b64(auth.username), "AUTH LOGIN username");
+      if (r.code === 334) r = await this.#command(b64(auth.password), "AUTH LOGIN password");
+    } else {
+      throw new SmtpClientError(
+        `${this.#opts.host} offers no AUTH mechanism we can use (PLAIN, LOGIN)`,
+      );
+    }
+    // Authentication problems are configuration problems: defer, never bounce.
+    if (r.code !== 235) {
+      throw new SmtpClientError(`Authentication failed: ${formatReply(r)}`, { reply: r });
+    }
+  }
+
+  /** Sends one command and reads its reply (with the raw lines kept for EHLO). */
+  async #command(line: string, what = line): Promise<SmtpReply> {
+    await this.#write(this.#enc.encode(line + "\r\n"));
+    return await this.#read(what);
+  }
+
+  async #read(what: string, timeout = this.#opts.timeouts.command): Promise<SmtpReply> {
+    try {
+      return await this.#reader.read(timeout, what);
+    } catch (e) {
+      this.usable = false;
+      throw e;
+    }
+  }
+
+  async #write(data: Uint8Array, timeout = this.#opts.timeouts.command): Promise<void> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.#stream.close();
+    }, timeout);
+    try {
+      await this.#stream.write(data);
+    } catch (e) {
+      this.usable = false;
+      throw new SmtpClientError(
+        timedOut ? "Timeout sending to the peer" : `Connection lost: ${(e as Error).message}`,
+        { connectionLost: true, cause: e },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Runs one mail transaction (MAIL, RCPT..., DATA) for the recipients and says what
+   * happened to each. Connection problems do not throw: the undecided recipients come back
+   * deferred and listed in `tryElsewhere`.
+   */
+  async send(message: OutboundMessage, recipients: Recipient[]): Promise<TransactionResult> {
+    const tryElsewhere = new Set<string>();
+    const results = new Map<string, RecipientResult>();
+    const decide = (address: string, r: SmtpReply, after: string) => {
+      const status = r.code < 300 ? "delivered" : r.code < 500 ? "deferred" : "failed";
+      const diagnostic = r.code < 300
+        ? formatReply(r)
+        : `SMTP error from remote mail server after ${after}: ${formatReply(r)}`;
+      results.set(address, { address, status, reply: r, diagnostic, remote: { ...this.remote } });
+    };
+    const finish = (): TransactionResult => ({
+      results: recipients.map((r) => results.get(r.address)!),
+      tryElsewhere,
+    });
+    const undecided = (diagnostic: string, status: "deferred" | "failed" = "deferred") => {
+      for (const r of recipients) {
+        if (results.has(r.address)) continue;
+        results.set(r.address, {
+          address: r.address,
+          status,
+          diagnostic,
+          remote: { ...this.remote },
+        });
+        if (status === "deferred") tryElsewhere.add(r.address);
+      }
+    };
+    const refusal = await this.#cannotCarry(message);
+    if (refusal) {
+      undecided(refusal, "failed");
+      return finish();
+    }
+    try {
+      await this.#transaction(message, recipients, decide, tryElsewhere);
+      this.transactions++;
+    } catch (e) {
+      this.usable = false;
+      undecided((e as Error).message);
+    }
+    return finish();
+  }
+
+  /** Checks what the peer advertised against what the message needs. */
+  async #cannotCarry(message: OutboundMessage): Promise<string | null> {
+    const env = message.envelope;
+    const max = Number(this.extensions.get("SIZE") ?? "0");
+    if (this.extensions.has("SIZE") && max > 0 && env.size > max) {
+      // RFC 1870 6.1: do not send what the peer said it will refuse.
+      return `Message of ${env.size} bytes exceeds the ${max} bytes ${this.remote.host} accepts`;
+    }
+    if (env.smtputf8 && !this.extensions.has("SMTPUTF8")) {
+      return `${this.remote.host} does not support SMTPUTF8, which this message needs (RFC 6531 3.4)`;
+    }
+    if (env.bodyType !== "7BIT" && !this.extensions.has("8BITMIME") && await has8bit(message)) {
+      // RFC 6152 3: without conversion, return the message as undeliverable.
+      return `${this.remote.host} does not support 8BITMIME and the message has 8-bit data (RFC 6152 3)`;
+    }
+    return null;
+  }
+
+  async #transaction(
+    message: OutboundMessage,
+    recipients: Recipient[],
+    decide: (address: string, r: SmtpReply, after: string) => void,
+    tryElsewhere: Set<string>,
+  ): Promise<void> {
+    const env = message.envelope;
+    const mail = `MAIL FROM:<${env.sender}>${this.#mailParams(message)}`;
+    const rcpts = recipients.map((r) => `RCPT TO:<${r.address}>${this.#rcptParams(r)}`);
+    const pipelining = this.extensions.has("PIPELINING");
+    // RFC 2920 3.1: MAIL and RCPTs may go in one write; replies come back in order.
+    if (pipelining) await this.#write(this.#enc.encode([mail, ...rcpts].join("\r\n") + "\r\n"));
+    else await this.#write(this.#enc.encode(mail + "\r\n"));
+    const mailReply = await this.#read(mail);
+    if (mailReply.code >= 300) {
+      for (const r of recipients) {
+        decide(r.address, mailReply, mail);
+        if (mailReply.code < 500) tryElsewhere.add(r.address);
+      }
+      if (pipelining) { for (let i = 0; i < rcpts.length; i++) await this.#read(rcpts[i]); }
+      await this.#reset();
+      return;
+    }
+    const accepted: Recipient[] = [];
+    for (let i = 0; i < recipients.length; i++) {
+      if (!pipelining) await this.#write(this.#enc.encode(rcpts[i] + "\r\n"));
+      const r = await this.#read(rcpts[i]);
+      if (r.code < 300) accepted.push(recipients[i]);
+      else decide(recipients[i].address, r, rcpts[i]);
+      if (r.code === 421) throw new SmtpClientError(`Peer closed the session: ${formatReply(r)}`);
+    }
+    if (accepted.length === 0) {
+      await this.#reset();
+      return;
+    }
+    const data = await this.#command("DATA");
+    if (data.code !== 354) {
+      for (const r of accepted) {
+        decide(r.address, data, "DATA");
+        if (data.code < 500) tryElsewhere.add(r.address);
+      }
+      if (data.code === 421) {
+        throw new SmtpClientError(`Peer closed the session: ${formatReply(data)}`);
+      }
+      await this.#reset();
+      return;
+    }
+    for await (const chunk of dotStuff(message.body())) {
+      await this.#write(chunk, this.#opts.timeouts.data);
+    }
+    const final = await this.#read("end of data", this.#opts.timeouts.data);
+    for (const r of accepted) {
+      decide(r.address, final, "end of data");
+      if (final.code >= 400 && final.code < 500) tryElsewhere.add(r.address);
+    }
+    if (final.code === 421) this.usable = false;
+  }
+
+  #mailParams(message: OutboundMessage): string {
+    const env = message.envelope;
+    let p = "";
+    if (this.extensions.has("SIZE")) p += ` SIZE=${env.size}`;
+    if (env.bodyType === "8BITMIME" && this.extensions.has("8BITMIME")) p += " BODY=8BITMIME";
+    if (env.smtputf8) p += " SMTPUTF8";
+    if (this.extensions.has("DSN")) {
+      // RFC 3461 4.3, 4.4: pass the sender's DSN requests on.
+      if (env.dsn.ret) p += ` RET=${env.dsn.ret}`;
+      if (env.dsn.envid) p += ` ENVID=${encodeXtext(env.dsn.envid)}`;
+    }
+    return p;
+  }
+
+  #rcptParams(r: Recipient): string {
+    if (!this.extensions.has("DSN")) return "";
+    let p = "";
+    if (r.notify?.length) p += ` NOTIFY=${r.notify.join(",")}`;
+    if (r.orcpt) {
+      const semi = r.orcpt.indexOf(";");
+      if (semi > 0) p += ` ORCPT=${r.orcpt.slice(0, semi)};${encodeXtext(r.orcpt.slice(semi + 1))}`;
+    }
+    return p;
+  }
+
+  async #reset(): Promise<void> {
+    const r = await this.#command("RSET");
+    if (r.code !== 250) this.usable = false;
+  }
+
+  /** Says QUIT (best effort) and closes. */
+  async quit(): Promise<void> {
+    if (this.usable) {
+      try {
+        await this.#write(this.#enc.encode("QUIT\r\n"), 2000);
+        await this.#reader.read(2000, "QUIT");
+      } catch { /* closing anyway */ }
+    }
+    this.close();
+  }
+
+  /** Closes the connection at once. */
+  close(): void {
+    this.usable = false;
+    try {
+      this.#stream?.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** The TLS handshake failed after the peer said 220 to STARTTLS. */
+export class TlsHandshakeError extends SmtpClientError {
+  /** Creates the error. */
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { connectionLost: true, cause: opts.cause });
+    this.name = "TlsHandshakeError";
+  }
+}
+
+function firstLine(r: SmtpReply): string {
+  return `${r.code} ${r.lines?.[0] ?? r.text}`.trimEnd().slice(0, 300);
+}
+
+function b64(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+async function has8bit(message: OutboundMessage): Promise<boolean> {
+  for await (const chunk of message.body()) {
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] > 127) return true;
+  }
+  return false;
+}
