@@ -1,0 +1,16 @@
+/**
+ * Routing: which transport each recipient goes to, from `[[route]]` rules and
+ * `[transport.NAME]` sections (smtp by MX or smarthost, discard, fail).
+ *
+ * @module
+ */
+export { matchDomain } from "./domain_pattern.ts";
+export {
+  DEFAULT_TRANSPORT,
+  type DeliveryGroup,
+  Router,
+  RouterConfigError,
+  type RouterOptions,
+  type RouteRule,
+  type TransportSettings,
+} from "./router.ts";
