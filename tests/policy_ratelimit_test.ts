@@ -1,0 +1,82 @@
+import { LookupDeferError, LookupRegistry, RedisLookup } from "../lib/lookup/mod.ts";
+import {
+  KvRateLimiter,
+  makeContext,
+  parseRate,
+  PolicyEngine,
+  RedisRateLimiter,
+} from "../lib/policy/mod.ts";
+import { assertEquals, assertRejects, assertThrows } from "./helpers/assert.ts";
+import { startRedis } from "./helpers/redis.ts";
+
+Deno.test("parseRate reads COUNT/PERIOD", () => {
+  assertEquals(parseRate("100/1h"), { limit: 100, window: 3_600_000 });
+  assertEquals(parseRate("10 / 30s"), { limit: 10, window: 30_000 });
+  assertEquals(parseRate("500/d"), { limit: 500, window: 86_400_000 });
+  assertThrows(() => parseRate("100/0h"), RangeError);
+  assertThrows(() => parseRate("fast"), RangeError, "is not a rate");
+});
+
+Deno.test("KV rate limiter: over the limit within the window, sliding afterwards", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let now = 1_000_000 * 60_000; // a window boundary
+  const rl = new KvRateLimiter(kv, () => now);
+  const rate = parseRate("3/1m");
+  const hits = [];
+  for (let i = 0; i < 5; i++) hits.push(await rl.hit("192.0.2.1", rate));
+  assertEquals(hits, [false, false, false, true, true]);
+  assertEquals(await rl.hit("192.0.2.2", rate), false);
+  now += 60_000 + 30_000; // half of the previous window still counts: 5 * 0.5 + 1 > 3
+  assertEquals(await rl.hit("192.0.2.1", rate), true);
+  now += 60_000; // previous window (1 hit) half counted: 0.5 + 1 <= 3
+  assertEquals(await rl.hit("192.0.2.1", rate), false);
+  kv.close();
+});
+
+Deno.test("Redis rate limiter counts across clients and defers when Redis is down", async () => {
+  const redis = await startRedis();
+  const a = new RedisLookup({ name: "rl", servers: [redis.server()], retryDelay: 0 });
+  const b = new RedisLookup({ name: "rl", servers: [redis.server()] });
+  const now = () => 2_000_000 * 60_000 + 10;
+  const rate = parseRate("2/1m");
+  try {
+    assertEquals(await new RedisRateLimiter(a, now).hit("k", rate), false);
+    assertEquals(await new RedisRateLimiter(b, now).hit("k", rate), false);
+    assertEquals(await new RedisRateLimiter(a, now).hit("k", rate), true);
+    const ttl = await a.call(["PTTL", `ratelimit:60000:k:${Math.floor(now() / 60000)}`]);
+    assertEquals(typeof ttl === "number" && ttl > 60_000 && ttl <= 120_000, true);
+    await redis.stop();
+    await assertRejects(() => new RedisRateLimiter(a, now).hit("k", rate), LookupDeferError);
+  } finally {
+    await a.close();
+    await b.close();
+    await redis.stop();
+  }
+});
+
+Deno.test("ratelimit() in a rule: counts once per stage evaluation, denies over the rate", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const e = PolicyEngine.create({
+    lookups: new LookupRegistry(),
+    ratelimiter: new KvRateLimiter(kv),
+    acl: {
+      mail: [
+        { warn: 'ratelimit(client.ip, "2/1h")', set: { m_limited: "true" } },
+        { defer: 'ratelimit(client.ip, "2/1h")', message: "450 4.7.1 Slow down" },
+      ],
+    },
+  });
+  const ctx = makeContext({ client: { ip: "192.0.2.9" } });
+  const verbs = [];
+  for (let i = 0; i < 3; i++) verbs.push((await e.evaluateStage("mail", ctx)).verb);
+  assertEquals(verbs, ["accept", "accept", "defer"]);
+  const d = await e.evaluateStage("mail", ctx);
+  assertEquals([d.code, d.message, d.vars.m_limited], [450, "Slow down", true]);
+  const none = PolicyEngine.create({
+    lookups: new LookupRegistry(),
+    acl: { mail: [{ deny: 'ratelimit(client.ip, "1/1h")' }] },
+  });
+  const n = await none.evaluateStage("mail", ctx);
+  assertEquals([n.verb, n.code], ["defer", 451]);
+  kv.close();
+});
