@@ -25,7 +25,24 @@ export async function serveCommand(args: string[]): Promise<number> {
   const spool = await openSpool(config);
   const cleaned = await spool.cleanOrphans();
   if (cleaned.length) log.warn(`removed ${cleaned.length} half-written message(s) left by a crash`);
-  let server: SmtpServer;
+  // Signal handlers first: a stop that arrives during start-up must still be graceful.
+  const done = Promise.withResolvers<void>();
+  let server: SmtpServer | null = null;
+  const stop = (signal: string) => {
+    log.info(`received ${signal}: stopping (waiting up to ${config.server.shutdown_timeout} ms)`);
+    done.resolve();
+  };
+  const onTerm = () => stop("SIGTERM");
+  const onInt = () => stop("SIGINT");
+  const onHup = () => {
+    server?.reloadTls().then(
+      () => log.info("SIGHUP: TLS certificate reloaded"),
+      (e) => log.error(`SIGHUP: TLS reload failed, keeping the old certificate: ${e.message}`),
+    );
+  };
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGHUP", onHup);
   try {
     server = await SmtpServer.start({ config, spool, log });
   } catch (e) {
@@ -36,22 +53,6 @@ export async function serveCommand(args: string[]): Promise<number> {
     event: "start",
     pid: Deno.pid,
   });
-  const done = Promise.withResolvers<void>();
-  const stop = (signal: string) => {
-    log.info(`received ${signal}: stopping (waiting up to ${config.server.shutdown_timeout} ms)`);
-    done.resolve();
-  };
-  const onTerm = () => stop("SIGTERM");
-  const onInt = () => stop("SIGINT");
-  const onHup = () => {
-    server.reloadTls().then(
-      () => log.info("SIGHUP: TLS certificate reloaded"),
-      (e) => log.error(`SIGHUP: TLS reload failed, keeping the old certificate: ${e.message}`),
-    );
-  };
-  Deno.addSignalListener("SIGTERM", onTerm);
-  Deno.addSignalListener("SIGINT", onInt);
-  Deno.addSignalListener("SIGHUP", onHup);
   await done.promise;
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
