@@ -1,0 +1,14 @@
+/**
+ * Bounces and delay warnings: RFC 3464 delivery status notifications to the envelope sender,
+ * with Exim's DSN_INFO extras (remote IP, greeting, EHLO reply, our diagnostic).
+ *
+ * @module
+ */
+export {
+  buildDsn,
+  type DsnInput,
+  type ReportedRecipient,
+  sanitize,
+  statusOf,
+  wantsNotice,
+} from "./dsn.ts";

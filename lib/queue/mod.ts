@@ -1,0 +1,30 @@
+/**
+ * The queue runner: delivers what the spool holds when due, per-domain concurrency, Exim
+ * retry rules, bounces, crash-safe state, Exim-style `=>`/`==`/`**` log lines.
+ *
+ * @module
+ */
+export {
+  logBounce,
+  logDeferred,
+  logDelivered,
+  logFailed,
+  type QueueLog,
+  silentLog,
+} from "./log_lines.ts";
+export {
+  DEFAULT_RETRY_RULES,
+  parseRetryRule,
+  type RetryPolicy,
+  type RetryRule,
+  RetryRuleError,
+  RetrySchedule,
+  retryTimes,
+} from "./retry_rules.ts";
+export {
+  QueueRunner,
+  type QueueRunnerOptions,
+  type RunSummary,
+  startQueueRunner,
+} from "./runner.ts";
+export { KeyedSemaphore, Semaphore } from "./semaphore.ts";

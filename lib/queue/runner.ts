@@ -1,0 +1,403 @@
+import { buildDsn, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
+import type { Router } from "../router/mod.ts";
+import { type Envelope, KEYS, type Mutation, type Recipient, type Spool } from "../spool/mod.ts";
+import { domainOf, type OutboundMessage, type RecipientResult } from "../transport/mod.ts";
+import {
+  logBounce,
+  logCompleted,
+  logDeferred,
+  logDelivered,
+  logFailed,
+  type QueueLog,
+  silentLog,
+} from "./log_lines.ts";
+import { RetrySchedule } from "./retry_rules.ts";
+import { KeyedSemaphore, Semaphore } from "./semaphore.ts";
+
+/** Settings of the queue runner (`[queue]`, `[[retry]]`). */
+export interface QueueRunnerOptions {
+  /** The spool to deliver from. */
+  spool: Spool;
+  /** Routes recipients to transports. */
+  router: Router;
+  /** Retry rules (default: Exim's). */
+  retry?: RetrySchedule;
+  /** Our host name, for bounces. */
+  hostname: string;
+  /** Deliveries in flight at once (default 20). */
+  concurrency?: number;
+  /** Deliveries in flight per recipient domain (default 10). */
+  maxPerDomain?: number;
+  /** Scan the whole queue at least this often, ms (default 60 000). */
+  interval?: number;
+  /** Send a delay warning once a message is this old, ms (0 or absent: never). */
+  delayWarning?: number;
+  /** The main log (lib/log's Logger fits). */
+  log?: QueueLog;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+/** What a pass did. */
+export interface RunSummary {
+  /** Messages looked at. */
+  messages: number;
+  delivered: number;
+  deferred: number;
+  failed: number;
+  /** Bounces and delay warnings queued. */
+  bounces: number;
+}
+
+const warnedKey = (id: string): Deno.KvKey => ["queue", "warned", id];
+
+/**
+ * Delivers what the spool holds: each recipient when due, by its route, with retry rules,
+ * bounces for failures, and the message removed once every recipient is delivered or
+ * failed and bounced. State changes are committed before they count, so a crash at any point
+ * leads to a retry (at least once), never to a loss, and a delivered recipient is never sent
+ * again.
+ */
+export class QueueRunner {
+  #o: QueueRunnerOptions;
+  #retry: RetrySchedule;
+  #log: QueueLog;
+  #now: () => number;
+  #global: Semaphore;
+  #perDomain: KeyedSemaphore;
+  #inFlight = new Map<string, Promise<void>>();
+  #running = false;
+  #wake: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+  #summary: RunSummary = emptySummary();
+
+  /** Creates a runner; nothing happens until {@linkcode QueueRunner.start} or a run call. */
+  constructor(opts: QueueRunnerOptions) {
+    this.#o = opts;
+    this.#retry = opts.retry ?? new RetrySchedule();
+    this.#log = opts.log ?? silentLog;
+    this.#now = opts.now ?? Date.now;
+    this.#global = new Semaphore(opts.concurrency ?? 20);
+    this.#perDomain = new KeyedSemaphore(opts.maxPerDomain ?? 10);
+  }
+
+  /** Starts the background loop: a pass now, then whenever something is due. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** Stops the loop and waits for deliveries in flight. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+    await Promise.all(this.#inFlight.values());
+  }
+
+  /**
+   * Removes a message from the queue; with `bounce`, its undelivered recipients get a bounce
+   * ("removed by the administrator") first. Returns false when there is no such message.
+   */
+  async remove(id: string, opts: { bounce?: boolean } = {}): Promise<boolean> {
+    await this.#inFlight.get(id);
+    const env = await this.#o.spool.get(id);
+    if (!env) return false;
+    const open = env.recipients.filter((r) => r.status === "pending" || r.status === "deferred");
+    const notify = opts.bounce
+      ? open.filter((r) => wantsNotice(env, r, "failed")).map((r) => ({
+        recipient: r,
+        result: {
+          address: r.address,
+          status: "failed" as const,
+          diagnostic: `Message removed from the queue by the administrator` +
+            (r.lastError ? `; last error: ${r.lastError}` : ""),
+        },
+      }))
+      : [];
+    for (const r of open) r.status = "failed";
+    if (notify.length > 0) await this.#bounce(env, notify, "failed", [envelopeMutation(env)]);
+    await this.#o.spool.remove(id, [{ key: warnedKey(id), value: undefined, bytes: 64 }]);
+    this.#log.info(`${id} removed by the administrator${notify.length ? " (bounced)" : ""}`, {
+      event: "removed",
+      id,
+    });
+    return true;
+  }
+
+  /** A new message is in the spool: deliver it now rather than at the next scan. */
+  notify(id: string): void {
+    this.#deliver(id, false).catch((e) => this.#log.warn(`${id} queue error: ${e}`));
+  }
+
+  /** One pass over the queue: every due recipient is tried; resolves when done. */
+  runOnce(): Promise<RunSummary> {
+    return this.#pass(false);
+  }
+
+  /**
+   * Forces an attempt now for every undelivered recipient of one message (or of all),
+   * ignoring retry times and host retry waits.
+   */
+  flush(id?: string): Promise<RunSummary> {
+    return id === undefined ? this.#pass(true) : this.#counted(() => this.#deliver(id, true));
+  }
+
+  async #run(): Promise<void> {
+    const interval = this.#o.interval ?? 60_000;
+    while (this.#running) {
+      let next = this.#now() + interval;
+      try {
+        await this.#pass(false);
+        next = Math.min(next, await this.#earliestDue());
+      } catch (e) {
+        this.#log.warn(`queue runner error: ${(e as Error).message}`);
+      }
+      const wait = Math.max(50, next - this.#now());
+      if (!this.#running) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait);
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  async #earliestDue(): Promise<number> {
+    let min = Infinity;
+    for await (const env of this.#o.spool.list()) {
+      for (const r of env.recipients) {
+        if (r.status === "pending" || r.status === "deferred") min = Math.min(min, r.nextAttempt);
+      }
+    }
+    return min;
+  }
+
+  async #counted(fn: () => Promise<void>): Promise<RunSummary> {
+    const before = { ...this.#summary };
+    await fn();
+    const s = this.#summary;
+    return {
+      messages: s.messages - before.messages,
+      delivered: s.delivered - before.delivered,
+      deferred: s.deferred - before.deferred,
+      failed: s.failed - before.failed,
+      bounces: s.bounces - before.bounces,
+    };
+  }
+
+  #pass(force: boolean): Promise<RunSummary> {
+    return this.#counted(async () => {
+      const now = this.#now();
+      const work: Promise<void>[] = [];
+      for await (const env of this.#o.spool.list()) {
+        const due = env.recipients.some((r) =>
+          (r.status === "pending" || r.status === "deferred") && (force || r.nextAttempt <= now)
+        );
+        const done = env.recipients.every((r) => r.status === "delivered" || r.status === "failed");
+        if (due || done) work.push(this.#deliver(env.id, force));
+      }
+      await Promise.all(work);
+    });
+  }
+
+  /** Delivers one message's due recipients; one delivery per message at a time. */
+  #deliver(id: string, force: boolean): Promise<void> {
+    const running = this.#inFlight.get(id);
+    if (running) return running;
+    const p = this.#deliverMessage(id, force).finally(() => this.#inFlight.delete(id));
+    this.#inFlight.set(id, p);
+    return p;
+  }
+
+  async #deliverMessage(id: string, force: boolean): Promise<void> {
+    const spool = this.#o.spool;
+    const env = await spool.get(id);
+    if (!env) return;
+    this.#summary.messages++;
+    const now = this.#now();
+    const due = env.recipients.filter((r) =>
+      (r.status === "pending" || r.status === "deferred") && (force || r.nextAttempt <= now)
+    );
+    const failures: ReportedRecipient[] = [];
+    if (due.length > 0) {
+      const message: OutboundMessage = { envelope: env, body: () => spool.body(id) };
+      const { groups, unrouted } = this.#o.router.plan(due);
+      for (const r of unrouted) {
+        const result: RecipientResult = {
+          address: r.address,
+          status: "failed",
+          diagnostic: `No route for domain ${domainOf(r.address)}`,
+        };
+        failures.push({ recipient: r, result });
+        logFailed(this.#log, id, "-", result);
+      }
+      let saving = Promise.resolve();
+      await Promise.all(groups.map(async (g) => {
+        const domain = domainOf(g.recipients[0].address);
+        const releaseGlobal = await this.#global.acquire();
+        const releaseDomain = await this.#perDomain.acquire(domain);
+        let results: RecipientResult[];
+        try {
+          results = await g.transport.deliver(message, g.recipients, { force });
+        } catch (e) {
+          results = g.recipients.map((r) => ({
+            address: r.address,
+            status: "deferred",
+            diagnostic: `Transport ${g.transport.name} failed: ${(e as Error).message}`,
+          }));
+        } finally {
+          releaseDomain();
+          releaseGlobal();
+        }
+        const changed = this.#apply(env, g.recipients, results, g.transport.name, failures);
+        // Commit deliveries at once so a crash cannot send them again.
+        if (changed) saving = saving.then(() => spool.update(env));
+        await saving;
+      }));
+    }
+    await this.#finish(env, failures);
+  }
+
+  /** Records results on the recipients; failures are collected for one bounce. */
+  #apply(
+    env: Envelope,
+    recipients: Recipient[],
+    results: RecipientResult[],
+    transport: string,
+    failures: ReportedRecipient[],
+  ): boolean {
+    let changed = false;
+    const now = this.#now();
+    results.forEach((res, i) => {
+      const r = recipients[i];
+      r.attempts++;
+      if (res.status === "delivered") {
+        r.status = "delivered";
+        r.lastError = undefined;
+        this.#summary.delivered++;
+        logDelivered(this.#log, env.id, transport, res);
+        changed = true;
+        return;
+      }
+      r.lastError = res.diagnostic.slice(0, 1000);
+      if (res.status === "deferred") {
+        const next = this.#retry.next(domainOf(r.address), env.received, now);
+        if (next !== null) {
+          r.status = "deferred";
+          r.nextAttempt = next;
+          this.#summary.deferred++;
+          logDeferred(this.#log, env.id, transport, res, next);
+          changed = true;
+          return;
+        }
+        res = {
+          ...res,
+          status: "failed",
+          diagnostic:
+            `Retry time not reached for any host after a long failure period; last error: ${res.diagnostic}`,
+        };
+      }
+      failures.push({ recipient: r, result: res });
+      logFailed(this.#log, env.id, transport, res);
+    });
+    return changed;
+  }
+
+  /**
+   * Marks failures together with their bounce (one atomic commit), sends a delay warning when
+   * due, and removes the message once every recipient is done.
+   */
+  async #finish(env: Envelope, failures: ReportedRecipient[]): Promise<void> {
+    const spool = this.#o.spool;
+    for (const f of failures) f.recipient.status = "failed";
+    this.#summary.failed += failures.length;
+    const notify = failures.filter((f) => wantsNotice(env, f.recipient, "failed"));
+    if (notify.length > 0) {
+      await this.#bounce(env, notify, "failed", [envelopeMutation(env)]);
+    } else if (failures.length > 0) {
+      await spool.update(env);
+    }
+    if (env.recipients.every((r) => r.status === "delivered" || r.status === "failed")) {
+      await spool.remove(env.id, [{ key: warnedKey(env.id), value: undefined, bytes: 64 }]);
+      logCompleted(this.#log, env.id);
+      return;
+    }
+    await this.#maybeWarn(env);
+  }
+
+  async #maybeWarn(env: Envelope): Promise<void> {
+    const after = this.#o.delayWarning ?? 0;
+    if (after <= 0 || this.#now() - env.received < after) return;
+    const waiting = env.recipients.filter((r) =>
+      r.status === "deferred" && wantsNotice(env, r, "delayed")
+    );
+    if (waiting.length === 0) return;
+    if ((await this.#o.spool.kv.get(warnedKey(env.id))).value) return;
+    await this.#bounce(
+      env,
+      waiting.map((r) => ({
+        recipient: r,
+        result: { address: r.address, status: "deferred", diagnostic: r.lastError ?? "deferred" },
+      })),
+      "delayed",
+      [{ key: warnedKey(env.id), value: this.#now(), bytes: 64 }],
+    );
+  }
+
+  async #bounce(
+    env: Envelope,
+    recipients: ReportedRecipient[],
+    action: "failed" | "delayed",
+    extra: Mutation[],
+  ): Promise<void> {
+    const spool = this.#o.spool;
+    const { envelope, body } = buildDsn({
+      envelope: env,
+      recipients,
+      action,
+      hostname: this.#o.hostname,
+      original: await spool.readBody(env.id),
+      now: new Date(this.#now()),
+    });
+    // The bounce and the original's new state commit together: no lost or double bounce.
+    await spool.store(envelope, [body], extra);
+    this.#summary.bounces++;
+    logBounce(
+      this.#log,
+      envelope.id,
+      env.id,
+      env.sender,
+      action === "failed" ? "bounce" : "warning",
+    );
+    if (this.#running) this.notify(envelope.id);
+  }
+}
+
+function envelopeMutation(env: Envelope): Mutation {
+  return { key: KEYS.msg(env.id), value: env, bytes: JSON.stringify(env).length + 64 };
+}
+
+function emptySummary(): RunSummary {
+  return { messages: 0, delivered: 0, deferred: 0, failed: 0, bounces: 0 };
+}
+
+/**
+ * Starts a queue runner in the background.
+ *
+ * @example Usage
+ * ```ts
+ * const runner = startQueueRunner({ spool, router, hostname: "relay.example.net" });
+ * runner.notify(id); // after a message was stored
+ * await runner.stop();
+ * ```
+ */
+export function startQueueRunner(opts: QueueRunnerOptions): QueueRunner {
+  const r = new QueueRunner(opts);
+  r.start();
+  return r;
+}
