@@ -1,9 +1,15 @@
 // From TOML text through the exported schemas to a working engine, as the relay loads it.
 import { parse } from "smol-toml";
 import { aclSchema, lookupsSchema, policySchema } from "../lib/config/schema_policy.ts";
-import { LookupRegistry, openLookups } from "../lib/lookup/mod.ts";
-import { makeContext, PolicyConfigError, PolicyEngine, splitAddress } from "../lib/policy/mod.ts";
-import { assertEquals, assertThrows } from "./helpers/assert.ts";
+import { LookupError, LookupRegistry, openLookups } from "../lib/lookup/mod.ts";
+import {
+  makeContext,
+  openPolicy,
+  PolicyConfigError,
+  PolicyEngine,
+  splitAddress,
+} from "../lib/policy/mod.ts";
+import { assertEquals, assertRejects, assertThrows } from "./helpers/assert.ts";
 import { startRedis } from "./helpers/redis.ts";
 
 const TOML = (redisServer: string, dir: string) => `
@@ -106,4 +112,47 @@ Deno.test("a CEL error in the TOML fails start-up naming acl.STAGE[i].VERB", () 
     PolicyConfigError,
     "Cannot compile acl.data[1].deny: syntax error in 'message.size >'",
   );
+});
+
+Deno.test("openPolicy wires tables, KV rate counters and the relay context", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const server = {
+    hostname: "mx.example.org",
+    local_domains: ["example.org"],
+    relay_domains: ["*.relay.test"],
+    trusted_networks: ["127.0.0.0/8"],
+  };
+  const policy = await openPolicy({
+    server,
+    lookup: { store: { driver: "kv" } },
+    acl: { mail: [{ defer: 'ratelimit(client.ip, "1/1h")' }] },
+  }, { kv });
+  try {
+    assertEquals(policy.relay, {
+      hostname: "mx.example.org",
+      domains: ["example.org", "*.relay.test"],
+      trusted_networks: ["127.0.0.0/8"],
+    });
+    const ctx = makeContext({ client: { ip: "192.0.2.1" }, relay: policy.relay });
+    assertEquals((await policy.engine.evaluateStage("mail", ctx)).verb, "accept");
+    assertEquals((await policy.engine.evaluateStage("mail", ctx)).verb, "defer");
+    const r = await policy.engine.evaluateStage(
+      "rcpt",
+      makeContext({ ...ctx, rcpt: splitAddress("a@x.relay.test") }),
+    );
+    assertEquals([r.verb, r.builtin], ["accept", true]);
+  } finally {
+    await policy.close();
+  }
+  await assertRejects(
+    () =>
+      openPolicy({
+        server,
+        lookup: { store: { driver: "kv" } },
+        policy: { ratelimit_lookup: "store" },
+      }, { kv }),
+    LookupError,
+    "not a redis lookup table",
+  );
+  kv.close();
 });

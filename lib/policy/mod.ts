@@ -35,3 +35,4 @@ export {
   type RateLimiter,
   RedisRateLimiter,
 } from "./ratelimit.ts";
+export { openPolicy, type Policy, type PolicySettings } from "./setup.ts";

@@ -1,0 +1,94 @@
+import {
+  type DnsResolver,
+  type LookupDeps,
+  LookupError,
+  type LookupRegistry,
+  type LookupTableConfig,
+  openLookups,
+  RedisLookup,
+} from "../lookup/mod.ts";
+import type { RuleConfig } from "./compile.ts";
+import { PolicyEngine } from "./engine.ts";
+import { KvRateLimiter, type RateLimiter, RedisRateLimiter } from "./ratelimit.ts";
+import type { PolicyContext, Stage } from "./types.ts";
+
+/** The parts of the configuration the policy uses (`Config` fits once it has them). */
+export interface PolicySettings {
+  server: {
+    hostname: string;
+    local_domains: string[];
+    relay_domains: string[];
+    trusted_networks: string[];
+  };
+  /** `[lookup.NAME]` tables (lookupsSchema output). */
+  lookup?: Record<string, LookupTableConfig>;
+  /** `[[acl.STAGE]]` rules (aclSchema output). */
+  acl?: Partial<Record<Stage, readonly RuleConfig[] | undefined>>;
+  /** `[policy]` (policySchema output). */
+  policy?: { ratelimit_lookup?: string; max_lookup_rounds?: number };
+}
+
+/** What {@linkcode openPolicy} returns: the tables, the engine and the relay's context part. */
+export interface Policy {
+  lookups: LookupRegistry;
+  engine: PolicyEngine;
+  /** Put into every context: `makeContext({ relay: policy.relay, ... })`. */
+  relay: PolicyContext["relay"];
+  /** Closes the tables (not the KV, which belongs to the spool). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the lookup tables, picks the rate counter store and compiles the ACLs: every
+ * configuration problem surfaces here, at start-up.
+ *
+ * @throws {LookupError} when a table cannot be opened or `ratelimit_lookup` is not redis
+ * @throws {PolicyConfigError} naming the rule whose condition does not compile
+ * @example Usage
+ * ```ts
+ * const policy = await openPolicy(config, { kv: spool.kv });
+ * const d = await policy.engine.evaluateStage("rcpt", makeContext({ relay: policy.relay }));
+ * ```
+ */
+export async function openPolicy(
+  settings: PolicySettings,
+  deps: LookupDeps & { resolver?: DnsResolver } = {},
+): Promise<Policy> {
+  const lookups = await openLookups(settings.lookup ?? {}, deps);
+  try {
+    const engine = PolicyEngine.create({
+      acl: settings.acl,
+      lookups,
+      resolver: deps.resolver,
+      ratelimiter: rateLimiter(lookups, settings.policy?.ratelimit_lookup ?? "", deps.kv),
+      maxLookupRounds: settings.policy?.max_lookup_rounds,
+    });
+    const s = settings.server;
+    return {
+      lookups,
+      engine,
+      relay: {
+        hostname: s.hostname,
+        domains: [...s.local_domains, ...s.relay_domains],
+        trusted_networks: [...s.trusted_networks],
+      },
+      close: () => lookups.close(),
+    };
+  } catch (e) {
+    await lookups.close();
+    throw e;
+  }
+}
+
+function rateLimiter(
+  lookups: LookupRegistry,
+  name: string,
+  kv: Deno.Kv | undefined,
+): RateLimiter | undefined {
+  if (!name) return kv ? new KvRateLimiter(kv) : undefined;
+  const inner = lookups.get(name)?.inner;
+  if (!(inner instanceof RedisLookup)) {
+    throw new LookupError(`policy.ratelimit_lookup: ${name} is not a redis lookup table`);
+  }
+  return new RedisRateLimiter(inner);
+}
