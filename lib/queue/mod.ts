@@ -4,6 +4,7 @@
  *
  * @module
  */
+export { createQueueRunner, type DeliverySettings, type QueueDeps } from "./from_config.ts";
 export {
   logBounce,
   logDeferred,

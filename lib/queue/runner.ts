@@ -36,6 +36,8 @@ export interface QueueRunnerOptions {
   log?: QueueLog;
   /** The clock (tests). */
   now?: () => number;
+  /** Close the router's transports in `stop()` (when the runner built them). */
+  closeRouter?: boolean;
 }
 
 /** What a pass did. */
@@ -94,6 +96,7 @@ export class QueueRunner {
     this.#wake?.();
     await this.#loop;
     await Promise.all(this.#inFlight.values());
+    if (this.#o.closeRouter) await this.#o.router.close();
   }
 
   /**
@@ -224,6 +227,7 @@ export class QueueRunner {
       (r.status === "pending" || r.status === "deferred") && (force || r.nextAttempt <= now)
     );
     const failures: ReportedRecipient[] = [];
+    let dirty = false;
     if (due.length > 0) {
       const message: OutboundMessage = { envelope: env, body: () => spool.body(id) };
       const { groups, unrouted } = this.#o.router.plan(due);
@@ -255,12 +259,14 @@ export class QueueRunner {
           releaseGlobal();
         }
         const changed = this.#apply(env, g.recipients, results, g.transport.name, failures);
-        // Commit deliveries at once so a crash cannot send them again.
-        if (changed) saving = saving.then(() => spool.update(env));
+        dirty ||= changed;
+        // With several groups, commit each one's deliveries at once so that a crash while
+        // the others run cannot send them again; a lone group is committed by #finish.
+        if (changed && groups.length > 1) saving = saving.then(() => spool.update(env));
         await saving;
       }));
     }
-    await this.#finish(env, failures);
+    await this.#finish(env, failures, dirty);
   }
 
   /** Records results on the recipients; failures are collected for one bounce. */
@@ -312,17 +318,19 @@ export class QueueRunner {
    * Marks failures together with their bounce (one atomic commit), sends a delay warning when
    * due, and removes the message once every recipient is done.
    */
-  async #finish(env: Envelope, failures: ReportedRecipient[]): Promise<void> {
+  async #finish(env: Envelope, failures: ReportedRecipient[], dirty: boolean): Promise<void> {
     const spool = this.#o.spool;
     for (const f of failures) f.recipient.status = "failed";
     this.#summary.failed += failures.length;
     const notify = failures.filter((f) => wantsNotice(env, f.recipient, "failed"));
+    const done = env.recipients.every((r) => r.status === "delivered" || r.status === "failed");
     if (notify.length > 0) {
       await this.#bounce(env, notify, "failed", [envelopeMutation(env)]);
-    } else if (failures.length > 0) {
+    } else if ((failures.length > 0 || dirty) && !done) {
       await spool.update(env);
     }
-    if (env.recipients.every((r) => r.status === "delivered" || r.status === "failed")) {
+    // Removal is the commit that records the last deliveries when the message is done.
+    if (done) {
       await spool.remove(env.id, [{ key: warnedKey(env.id), value: undefined, bytes: 64 }]);
       logCompleted(this.#log, env.id);
       return;

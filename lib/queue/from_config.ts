@@ -1,0 +1,80 @@
+import { Resolver } from "../dns/mod.ts";
+import { Router, type RouteRule, type TransportSettings } from "../router/mod.ts";
+import type { Spool } from "../spool/mod.ts";
+import { HostRetryMemory } from "../transport/mod.ts";
+import type { QueueLog } from "./log_lines.ts";
+import { type RetryPolicy, RetrySchedule } from "./retry_rules.ts";
+import { QueueRunner } from "./runner.ts";
+
+/** The delivery sections of the parsed config (lib/config/schema_delivery.ts), durations in ms. */
+export interface DeliverySettings {
+  dns: {
+    servers: string[];
+    timeout: number;
+    attempts: number;
+    cache: boolean;
+    family: "both" | "ipv4" | "ipv6";
+    prefer_ipv6: boolean;
+  };
+  route: RouteRule[];
+  transport: Record<string, TransportSettings>;
+  retry: RetryPolicy[];
+  queue: {
+    interval: number;
+    concurrency: number;
+    max_per_domain: number;
+    delay_warning: number;
+    host_retry: number;
+    host_retry_max: number;
+  };
+}
+
+/** What {@linkcode createQueueRunner} needs besides the settings. */
+export interface QueueDeps {
+  /** The open spool. */
+  spool: Spool;
+  /** Our host name: EHLO and bounces. */
+  hostname: string;
+  /** The main log. */
+  log?: QueueLog;
+}
+
+/**
+ * Builds the resolver, router, transports, retry rules and queue runner from the config.
+ * The runner's `stop()` also closes the transports' connections. Call `start()` to run it in
+ * the background, or `runOnce()` / `flush(id)` for a single pass.
+ *
+ * @throws {RouterConfigError} when a route names an unknown transport
+ * @throws {RetryRuleError} when a retry rule does not parse
+ */
+export function createQueueRunner(settings: DeliverySettings, deps: QueueDeps): QueueRunner {
+  const d = settings.dns;
+  const resolver = new Resolver({
+    servers: d.servers,
+    timeout: d.timeout,
+    attempts: d.attempts,
+    cache: d.cache,
+  });
+  const q = settings.queue;
+  const router = Router.build({
+    routes: settings.route,
+    transports: settings.transport,
+    resolver,
+    helo: deps.hostname,
+    hostRetry: new HostRetryMemory({ initial: q.host_retry, max: q.host_retry_max }),
+    family: d.family,
+    preferIPv6: d.prefer_ipv6,
+  });
+  return new QueueRunner({
+    spool: deps.spool,
+    router,
+    retry: new RetrySchedule(settings.retry),
+    hostname: deps.hostname,
+    concurrency: q.concurrency,
+    maxPerDomain: q.max_per_domain,
+    interval: q.interval,
+    delayWarning: q.delay_warning,
+    log: deps.log,
+    closeRouter: true,
+  });
+}
