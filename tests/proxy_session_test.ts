@@ -340,3 +340,26 @@ relayTest("fuzz: 240 random headers, then the relay still serves", CONFIG, async
   }
   assertEquals(r.server.sessionCount, 0);
 });
+
+relayTest(
+  "per-host connection limits count the original clients, not the balancer",
+  CONFIG + "\n[server]\nmax_connections_per_ip = 1\n",
+  async (r) => {
+    const open: RawClient[] = [];
+    try {
+      for (const ip of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+        const c = await RawClient.connect(r.port);
+        open.push(c);
+        await c.send(v1Header("TCP4", [ip, 1000], ["192.0.2.254", 25]));
+        assertMatch((await c.replies(1))[0] ?? "", /^220 /, ip);
+      }
+      const again = await RawClient.connect(r.port);
+      open.push(again);
+      await again.send(v1Header("TCP4", ["192.0.2.1", 1001], ["192.0.2.254", 25]));
+      assertMatch((await again.replies(1))[0] ?? "", /^421 .*Too many connections from your IP/);
+    } finally {
+      open.forEach((c) => c.close());
+    }
+    await r.waitLog(/Connection from \[192\.0\.2\.1\] refused: too many connections from that IP/);
+  },
+);
