@@ -5,8 +5,8 @@ import {
   upgradeServer,
 } from "../../lib/tls/mod.ts";
 
-/** What the scripted peer does with one command: a reply line(s), or hang up. */
-export type PeerAction = string | "drop" | undefined;
+/** What the scripted peer does with one command: a reply line(s), hang up, or never answer. */
+export type PeerAction = string | "drop" | "hang" | undefined;
 
 /** Script of a {@linkcode FakePeer}. */
 export interface FakePeerOptions {
@@ -123,7 +123,7 @@ export class FakePeer {
         this.commands.push(line);
         const verb = line.split(/[\s:]/)[0].toUpperCase();
         const scripted = o.onCommand?.(line);
-        if (scripted === "drop") return;
+        if (scripted === "drop" || scripted === "hang") return;
         if (scripted !== undefined) {
           await send(scripted);
           if (scripted.startsWith("421")) return;
@@ -166,6 +166,10 @@ export class FakePeer {
           tx.body = body;
           const reply = o.onData?.(body) ?? "250 2.0.0 Ok queued as FAKE";
           if (reply === "drop") return;
+          if (reply === "hang") {
+            while ((await reader.line()) !== null) { /* never answer */ }
+            return;
+          }
           if (reply.startsWith("2")) this.messages.push(tx);
           await send(reply);
         } else if (verb === "RSET") {
