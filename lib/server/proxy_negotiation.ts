@@ -58,6 +58,7 @@ export async function negotiateProxy(s: Session, timeoutMs: number): Promise<Pro
 }
 
 function applyHeader(s: Session, info: ProxyInfo): void {
+  s.proxyInfo = info;
   // LOCAL (health checks) and UNKNOWN keep the balancer's own address (spec 2.1, 2.2).
   if (info.command !== "PROXY" || !info.source || info.family === "UNIX") return;
   s.proxy = { ip: s.peer.ip, port: s.peer.port };

@@ -5,6 +5,7 @@ import type { Envelope, Mutation, Spool } from "../spool/mod.ts";
 import { parseCommand, Reply, reply, SmtpSyntaxError } from "../smtp/mod.ts";
 import type { ByteStream, ServerCredentials, TlsSessionInfo } from "../tls/mod.ts";
 import type { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
+import type { ProxyInfo } from "../proxy/mod.ts";
 import { InputBuffer, LINE_TOO_LONG } from "./input.ts";
 import type { RelayControl } from "./relay_control.ts";
 import type { Transaction } from "./transaction.ts";
@@ -59,6 +60,8 @@ export class Session {
   peer: Peer;
   /** The PROXY protocol's sender, when the connection came through one. */
   proxy?: { ip: string; port: number };
+  /** The whole PROXY header (addresses, TLVs), for policy conditions. */
+  proxyInfo?: ProxyInfo;
   helo: string | null = null;
   esmtp = false;
   tls: TlsSessionInfo | null = null;

@@ -142,7 +142,11 @@ export interface RelayProcess {
  * Starts `relay serve --config` in a child process with a config file in `dir` (the spool
  * goes in `dir/spool` unless the TOML says otherwise); resolves once it listens.
  */
-export async function spawnRelay(dir: string, toml = ""): Promise<RelayProcess> {
+export async function spawnRelay(
+  dir: string,
+  toml = "",
+  opts: { logFile?: string } = {},
+): Promise<RelayProcess> {
   const configPath = `${dir}/relay.toml`;
   await Deno.writeTextFile(
     configPath,
@@ -170,6 +174,14 @@ export async function spawnRelay(dir: string, toml = ""): Promise<RelayProcess> 
     }
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  // With [log] file set, the listening line is in that file.
+  const watch = opts.logFile
+    ? setInterval(async () => {
+      const text = await Deno.readTextFile(opts.logFile!).catch(() => "");
+      const m = /SMTP listening on .* \(port (\d+)/.exec(text);
+      if (m) port.resolve(Number(m[1]));
+    }, 50)
+    : undefined;
   const timer = setTimeout(
     () => port.reject(new Error(`relay did not start:\n${lines.join("\n")}`)),
     20000,
@@ -193,6 +205,7 @@ export async function spawnRelay(dir: string, toml = ""): Promise<RelayProcess> 
     };
   } finally {
     clearTimeout(timer);
+    clearInterval(watch);
   }
 }
 
