@@ -1,0 +1,132 @@
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
+import { createQueueRunner } from "../lib/queue/mod.ts";
+import { type Envelope, newMessageId, Spool } from "../lib/spool/mod.ts";
+import { TestDnsServer } from "./helpers/dns_server.ts";
+import { freePort, startPostfix, waitFor, waitListening } from "./helpers/postfix.ts";
+
+async function enqueue(spool: Spool, rcpts: string[], body: string): Promise<string> {
+  const id = newMessageId();
+  await spool.store({
+    id,
+    sender: "sender@origin.test",
+    recipients: rcpts.map((address) => ({
+      address,
+      status: "pending",
+      attempts: 0,
+      nextAttempt: 0,
+    })),
+    dsn: { envid: "ENV-1" },
+    bodyType: "7BIT",
+    smtputf8: false,
+    client: { ip: "127.0.0.1", port: 1, helo: "client.test" },
+    protocol: "esmtp",
+    listener: "127.0.0.1:2525",
+    received: Date.now(),
+    size: 0,
+    chunks: 0,
+  }, [new TextEncoder().encode(body)]);
+  return id;
+}
+
+const BODY = "From: sender@origin.test\r\nTo: ok@sink.test\r\nSubject: via MX\r\n\r\n" +
+  "Hello Postfix\r\n.a dotted line\r\n";
+
+Deno.test("queue delivers by MX to a real Postfix: 250, 450 and 550 per recipient", async () => {
+  const pf = await startPostfix({
+    mode: "final",
+    domains: ["sink.test"],
+    recipientAccess: {
+      "busy@sink.test": "450 4.2.1 Mailbox busy",
+      "nobody@sink.test": "550 5.1.1 No such user",
+    },
+  });
+  const dns = await TestDnsServer.start([
+    { name: "sink.test", type: "MX", data: { preference: 10, exchange: "mx.sink.test" } },
+    { name: "mx.sink.test", type: "A", data: "127.0.0.1" },
+  ]);
+  const spool = await Spool.open(":memory:");
+  const lines: string[] = [];
+  const runner = createQueueRunner(
+    deliveryConfigSchema.parse({
+      dns: { servers: [dns.address], timeout: "1s" },
+      transport: { smtp: { port: pf.port, idle_timeout: "0s" } },
+    }),
+    {
+      spool,
+      hostname: "relay.test",
+      log: { info: (l) => lines.push(l), warn: (l) => lines.push(l) },
+    },
+  );
+  try {
+    const id = await enqueue(spool, ["ok@sink.test", "busy@sink.test", "nobody@sink.test"], BODY);
+    const sum = await runner.runOnce();
+    assertEquals([sum.delivered, sum.deferred, sum.failed, sum.bounces], [1, 1, 1, 1]);
+    const env = (await spool.get(id)) as Envelope;
+    assertEquals(env.recipients.map((r) => r.status), ["delivered", "deferred", "failed"]);
+    assertMatch(env.recipients[1].lastError!, /450 4\.2\.1 .*Mailbox busy/);
+    assert(
+      lines.some((l) => /=> ok@sink\.test T=smtp H=mx\.sink\.test \[127\.0\.0\.1\]:\d+/.test(l)),
+    );
+    await waitFor(async () => (await pf.delivered()).length === 1, { what: "one Maildir message" });
+    const [got] = await pf.delivered();
+    assertMatch(got, /Subject: via MX/);
+    assertMatch(got, /\n\.a dotted line/);
+    let bounce: Envelope | undefined;
+    for await (const e of spool.list()) if (e.sender === "") bounce = e;
+    const text = new TextDecoder().decode(await spool.readBody(bounce!.id));
+    assertMatch(text, /Final-Recipient: rfc822;nobody@sink\.test/);
+    assertMatch(text, /Diagnostic-Code: smtp; 550 5\.1\.1 /);
+    assertMatch(text, /X-Remote-MTA-smtp-greeting: X-str; 220 /);
+    assertMatch(text, /Original-Envelope-Id: ENV-1/);
+  } finally {
+    await runner.stop();
+    spool.close();
+    dns.close();
+    await pf.stop();
+  }
+});
+
+Deno.test("queue delivers to a second relay instance (relay serve)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "relay-peer-" });
+  const port = freePort();
+  await Deno.writeTextFile(
+    `${dir}/relay.toml`,
+    `[server]\nhostname = "peer.test"\nspool = "${dir}/spool"\nreverse_dns = false\n` +
+      `[[listen]]\naddress = "127.0.0.1:${port}"\nstarttls = false\n` +
+      `[log]\nformat = "json"\nfile = "${dir}/main.log"\n`,
+  );
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const peer = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--unstable-kv", "-A", main, "serve", "--config", `${dir}/relay.toml`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const spool = await Spool.open(":memory:");
+  const runner = createQueueRunner(
+    deliveryConfigSchema.parse({
+      route: [{ domains: "*", transport: "peer" }],
+      transport: { peer: { hosts: [`127.0.0.1:${port}`], idle_timeout: "0s" } },
+    }),
+    { spool, hostname: "relay.test" },
+  );
+  try {
+    await waitListening(port, 20_000);
+    const id = await enqueue(spool, ["a@far.test", "b@far.test"], "Subject: hop\r\n\r\nhi\r\n");
+    assertEquals((await runner.runOnce()).delivered, 2);
+    assertEquals(await spool.get(id), null);
+    // The peer's own arrival log line tells what it accepted (whatever it does next).
+    const arrivals = (await Deno.readTextFile(`${dir}/main.log`)).split("\n").filter(Boolean)
+      .map((l) => JSON.parse(l)).filter((l) => l.event === "arrival");
+    assertEquals(arrivals.length, 1);
+    assertEquals(arrivals[0].sender, "sender@origin.test");
+    assertEquals(arrivals[0].recipients, ["a@far.test", "b@far.test"]);
+    assertEquals(arrivals[0].helo, "relay.test");
+  } finally {
+    await runner.stop();
+    spool.close();
+    peer.kill("SIGTERM");
+    await peer.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
