@@ -1,6 +1,13 @@
 import { buildDsn, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
 import type { Router } from "../router/mod.ts";
-import { type Envelope, KEYS, type Mutation, type Recipient, type Spool } from "../spool/mod.ts";
+import {
+  type Envelope,
+  KEYS,
+  type Mutation,
+  type Recipient,
+  removeFinished,
+  type Spool,
+} from "../spool/mod.ts";
 import { domainOf, type OutboundMessage, type RecipientResult } from "../transport/mod.ts";
 import {
   logBounce,
@@ -331,7 +338,7 @@ export class QueueRunner {
     }
     // Removal is the commit that records the last deliveries when the message is done.
     if (done) {
-      await spool.remove(env.id, [{ key: warnedKey(env.id), value: undefined, bytes: 64 }]);
+      await removeFinished(spool, env, [{ key: warnedKey(env.id), value: undefined, bytes: 64 }]);
       logCompleted(this.#log, env.id);
       return;
     }

@@ -8,4 +8,5 @@ export { BodyWriter } from "./body_writer.ts";
 export { SpoolError } from "./errors.ts";
 export { type Mutation } from "./group_commit.ts";
 export { isMessageId, newMessageId } from "./message_id.ts";
+export { removeFinished } from "./queue_ops.ts";
 export { CHUNK_SIZE, chunkBody, KEYS, Spool } from "./spool.ts";

@@ -328,32 +328,39 @@ export class SmtpConnection {
     const mail = `MAIL FROM:<${env.sender}>${this.#mailParams(message)}`;
     const rcpts = recipients.map((r) => `RCPT TO:<${r.address}>${this.#rcptParams(r)}`);
     const pipelining = this.extensions.has("PIPELINING");
-    // RFC 2920 3.1: MAIL and RCPTs may go in one write; replies come back in order.
-    if (pipelining) await this.#write(this.#enc.encode([mail, ...rcpts].join("\r\n") + "\r\n"));
-    else await this.#write(this.#enc.encode(mail + "\r\n"));
+    // RFC 2920 3.1: MAIL, the RCPTs and DATA may go in one write (DATA last); the replies
+    // come back in order, and a server with no accepted recipient refuses DATA.
+    if (pipelining) {
+      await this.#write(this.#enc.encode([mail, ...rcpts, "DATA"].join("\r\n") + "\r\n"));
+    } else await this.#write(this.#enc.encode(mail + "\r\n"));
     const mailReply = await this.#read(mail);
-    if (mailReply.code >= 300) {
-      for (const r of recipients) {
-        decide(r.address, mailReply, mail);
-        if (mailReply.code < 500) tryElsewhere.add(r.address);
-      }
-      if (pipelining) { for (let i = 0; i < rcpts.length; i++) await this.#read(rcpts[i]); }
-      await this.#reset();
-      return;
+    if (mailReply.code === 421) {
+      throw new SmtpClientError(`Peer closed the session: ${formatReply(mailReply)}`);
     }
     const accepted: Recipient[] = [];
     for (let i = 0; i < recipients.length; i++) {
-      if (!pipelining) await this.#write(this.#enc.encode(rcpts[i] + "\r\n"));
+      if (mailReply.code >= 300) {
+        decide(recipients[i].address, mailReply, mail);
+        if (mailReply.code < 500) tryElsewhere.add(recipients[i].address);
+        if (!pipelining) continue;
+      } else if (!pipelining) await this.#write(this.#enc.encode(rcpts[i] + "\r\n"));
       const r = await this.#read(rcpts[i]);
+      if (r.code === 421) throw new SmtpClientError(`Peer closed the session: ${formatReply(r)}`);
+      if (mailReply.code >= 300) continue;
       if (r.code < 300) accepted.push(recipients[i]);
       else decide(recipients[i].address, r, rcpts[i]);
-      if (r.code === 421) throw new SmtpClientError(`Peer closed the session: ${formatReply(r)}`);
     }
-    if (accepted.length === 0) {
+    if (accepted.length === 0 && !pipelining) {
       await this.#reset();
       return;
     }
-    const data = await this.#command("DATA");
+    const data = pipelining ? await this.#read("DATA") : await this.#command("DATA");
+    if (accepted.length === 0) {
+      // A server that says 354 with no recipient gets an empty message, then RSET.
+      if (data.code === 354) await this.#command(".", "end of empty data");
+      await this.#reset();
+      return;
+    }
     if (data.code !== 354) {
       for (const r of accepted) {
         decide(r.address, data, "DATA");
