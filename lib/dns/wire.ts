@@ -2,7 +2,7 @@
 import * as packet from "dns-packet";
 import { Buffer } from "node:buffer";
 import dgram from "node:dgram";
-import { type HostPort, isIP } from "../net/mod.ts";
+import type { HostPort } from "../net/mod.ts";
 
 /** A decoded resource record (the fields this project reads). */
 export interface Answer {
@@ -170,9 +170,4 @@ async function readExact(conn: Deno.Conn, n: number): Promise<Uint8Array> {
     off += got;
   }
   return out;
-}
-
-/** True for text that is an IP address (so no DNS lookup is needed). */
-export function isAddress(text: string): boolean {
-  return isIP(text);
 }

@@ -1,10 +1,10 @@
-import { encodeXtext } from "../smtp/mod.ts";
 import type { Recipient } from "../spool/mod.ts";
 import { type ByteStream, connStream } from "../tls/mod.ts";
 import { upgradeClient } from "./client_tls.ts";
 import { dotStuff } from "./dot_stuff.ts";
 import { SmtpClientError } from "./errors.ts";
 import { ReplyReader } from "./reply_reader.ts";
+import { cannotCarry, mailParams, rcptParams } from "./smtp_params.ts";
 import {
   formatReply,
   type OutboundMessage,
@@ -285,7 +285,7 @@ export class SmtpConnection {
         if (status === "deferred") tryElsewhere.add(r.address);
       }
     };
-    const refusal = await this.#cannotCarry(message);
+    const refusal = await cannotCarry(message, this.extensions, this.remote.host);
     if (refusal) {
       undecided(refusal, "failed");
       return finish();
@@ -300,24 +300,6 @@ export class SmtpConnection {
     return finish();
   }
 
-  /** Checks what the peer advertised against what the message needs. */
-  async #cannotCarry(message: OutboundMessage): Promise<string | null> {
-    const env = message.envelope;
-    const max = Number(this.extensions.get("SIZE") ?? "0");
-    if (this.extensions.has("SIZE") && max > 0 && env.size > max) {
-      // RFC 1870 6.1: do not send what the peer said it will refuse.
-      return `Message of ${env.size} bytes exceeds the ${max} bytes ${this.remote.host} accepts`;
-    }
-    if (env.smtputf8 && !this.extensions.has("SMTPUTF8")) {
-      return `${this.remote.host} does not support SMTPUTF8, which this message needs (RFC 6531 3.4)`;
-    }
-    if (env.bodyType !== "7BIT" && !this.extensions.has("8BITMIME") && await has8bit(message)) {
-      // RFC 6152 3: without conversion, return the message as undeliverable.
-      return `${this.remote.host} does not support 8BITMIME and the message has 8-bit data (RFC 6152 3)`;
-    }
-    return null;
-  }
-
   async #transaction(
     message: OutboundMessage,
     recipients: Recipient[],
@@ -325,8 +307,8 @@ export class SmtpConnection {
     tryElsewhere: Set<string>,
   ): Promise<void> {
     const env = message.envelope;
-    const mail = `MAIL FROM:<${env.sender}>${this.#mailParams(message)}`;
-    const rcpts = recipients.map((r) => `RCPT TO:<${r.address}>${this.#rcptParams(r)}`);
+    const mail = `MAIL FROM:<${env.sender}>${mailParams(message.envelope, this.extensions)}`;
+    const rcpts = recipients.map((r) => `RCPT TO:<${r.address}>${rcptParams(r, this.extensions)}`);
     const pipelining = this.extensions.has("PIPELINING");
     // RFC 2920 3.1: MAIL, the RCPTs and DATA may go in one write (DATA last); the replies
     // come back in order, and a server with no accepted recipient refuses DATA.
@@ -383,31 +365,6 @@ export class SmtpConnection {
     if (final.code === 421) this.usable = false;
   }
 
-  #mailParams(message: OutboundMessage): string {
-    const env = message.envelope;
-    let p = "";
-    if (this.extensions.has("SIZE")) p += ` SIZE=${env.size}`;
-    if (env.bodyType === "8BITMIME" && this.extensions.has("8BITMIME")) p += " BODY=8BITMIME";
-    if (env.smtputf8) p += " SMTPUTF8";
-    if (this.extensions.has("DSN")) {
-      // RFC 3461 4.3, 4.4: pass the sender's DSN requests on.
-      if (env.dsn.ret) p += ` RET=${env.dsn.ret}`;
-      if (env.dsn.envid) p += ` ENVID=${encodeXtext(env.dsn.envid)}`;
-    }
-    return p;
-  }
-
-  #rcptParams(r: Recipient): string {
-    if (!this.extensions.has("DSN")) return "";
-    let p = "";
-    if (r.notify?.length) p += ` NOTIFY=${r.notify.join(",")}`;
-    if (r.orcpt) {
-      const semi = r.orcpt.indexOf(";");
-      if (semi > 0) p += ` ORCPT=${r.orcpt.slice(0, semi)};${encodeXtext(r.orcpt.slice(semi + 1))}`;
-    }
-    return p;
-  }
-
   async #reset(): Promise<void> {
     const r = await this.#command("RSET");
     if (r.code !== 250) this.usable = false;
@@ -451,11 +408,4 @@ function b64(text: string): string {
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin);
-}
-
-async function has8bit(message: OutboundMessage): Promise<boolean> {
-  for await (const chunk of message.body()) {
-    for (let i = 0; i < chunk.length; i++) if (chunk[i] > 127) return true;
-  }
-  return false;
 }
