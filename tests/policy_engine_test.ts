@@ -261,3 +261,22 @@ Deno.test("policy: file lookups with wildcards drive relay decisions", async () 
   assertEquals([d.verb, d.code, d.builtin], ["deny", 554, true]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("policy: cached answers are used without waiting, in one pass", async () => {
+  const t = memoryTable("relay_domains", { "example.org": "yes" });
+  const lookups = new LookupRegistry();
+  lookups.add(t, { cache_ttl: 60_000 });
+  const e = PolicyEngine.create({
+    lookups,
+    acl: { rcpt: [{ accept: 'in_list("relay_domains", rcpt.domain)' }] },
+  });
+  const first = await e.evaluateStage("rcpt", rcptCtx("a@example.org"));
+  const second = await e.evaluateStage("rcpt", rcptCtx("b@example.org"));
+  assertEquals([first.verb, second.verb], ["accept", "accept"]);
+  assertEquals(t.calls, ["example.org"]);
+  assertEquals(
+    second.trace[0].why,
+    'rcpt.domain = "example.org", lookup("relay_domains", "example.org") = "yes" (cached)',
+  );
+  assertEquals(lookups.stats().relay_domains, { driver: "memory", hits: 2, misses: 1, errors: 0 });
+});

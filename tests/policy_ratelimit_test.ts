@@ -80,3 +80,31 @@ Deno.test("ratelimit() in a rule: counts once per stage evaluation, denies over 
   assertEquals([n.verb, n.code], ["defer", 451]);
   kv.close();
 });
+
+Deno.test("ratelimit() is not counted on a placeholder's say-so (whitelisted client)", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const hits: string[] = [];
+  const lookups = new LookupRegistry();
+  lookups.add({
+    name: "white",
+    driver: "memory",
+    get: (k) => Promise.resolve(k === "192.0.2.1" ? "yes" : null),
+    close() {},
+  }, { cache_ttl: 0 });
+  const limiter = new KvRateLimiter(kv);
+  const e = PolicyEngine.create({
+    lookups,
+    ratelimiter: { hit: (key, rate) => (hits.push(key), limiter.hit(key, rate)) },
+    acl: { mail: [{ defer: '!in_list("white", client.ip) && ratelimit(client.ip, "1/1h")' }] },
+  });
+  for (let i = 0; i < 3; i++) {
+    const d = await e.evaluateStage("mail", makeContext({ client: { ip: "192.0.2.1" } }));
+    assertEquals(d.verb, "accept");
+  }
+  assertEquals(hits, []);
+  const other = makeContext({ client: { ip: "192.0.2.2" } });
+  assertEquals((await e.evaluateStage("mail", other)).verb, "accept");
+  assertEquals((await e.evaluateStage("mail", other)).verb, "defer");
+  assertEquals(hits, ["192.0.2.2", "192.0.2.2"]);
+  kv.close();
+});

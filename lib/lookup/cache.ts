@@ -64,6 +64,17 @@ export class CachedLookup implements Lookup {
     return this.#cached(this.#values, "g" + key, () => this.#inner.get(key));
   }
 
+  /**
+   * The cached value without waiting: a string or null when cached and fresh (counted as a
+   * hit), undefined when `get` would have to ask the driver.
+   */
+  peek(key: string): LookupValue | undefined {
+    const hit = this.#values.get("g" + key);
+    if (!hit || hit.expires <= this.#now()) return undefined;
+    this.stats.hits++;
+    return hit.value;
+  }
+
   /** Returns the cached list or fetches it from the driver. */
   members?(key: string): Promise<string[] | null> {
     return this.#cached(this.#lists, "m" + key, () => this.#inner.members!(key));

@@ -174,16 +174,26 @@ export class PolicyEngine {
       return [...values, ...calls].join(", ");
     };
     for (let round = 0; round < this.#rounds; round++) {
+      state.startPass();
       this.#current.state = state;
+      // Failures and pending side effects come back as CEL errors; their stack traces are
+      // never read, so none are taken.
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
       let result;
       try {
         result = expr.run(bindings);
       } finally {
+        Error.stackTraceLimit = limit;
         this.#current.state = null;
       }
-      if (!isCelError(result)) return { ok: true, value: result, why: why() };
       if (expr.usesAsync && state.hasPending) {
-        await state.resolve(callLabel);
+        await state.resolve(callLabel); // placeholders were used: evaluate again
+        continue;
+      }
+      if (!isCelError(result)) return { ok: true, value: result, why: why() };
+      if (expr.usesAsync && state.hasPendingEffects) {
+        await state.resolve(callLabel, true); // every other answer is real: count now
         continue;
       }
       const failed = state.failureOf([...state.notes.keys()].filter((id) => !before.has(id)));

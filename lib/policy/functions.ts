@@ -1,7 +1,11 @@
 // The policy functions CEL conditions can call. CEL evaluation is synchronous and lookups
-// are not, so functions that need I/O answer from a per-stage memo; a missing answer is
-// recorded as pending and the call returns a CEL error. The engine then resolves every
-// pending call of that pass concurrently and evaluates again (see engine.ts).
+// are not, so functions that need I/O answer from a per-stage memo. A missing answer is
+// recorded as pending and the call returns a placeholder (null, false, []) so the pass can
+// go on and discover the other lookups it needs; the engine then resolves every pending
+// call of the pass concurrently and evaluates again, until a pass needed nothing new. Only
+// that last pass's result counts. ratelimit() has a side effect, so it is never run on a
+// placeholder's say-so: it returns a CEL error while pending and is counted only when a
+// pass with real answers for everything else still needs it (see engine.ts).
 import {
   celError,
   type CelFunc,
@@ -42,12 +46,18 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: Error };
 export class EvalState {
   readonly #memo = new Map<string, Outcome>();
   readonly #pending = new Map<string, () => Promise<unknown>>();
+  readonly #effects = new Map<string, () => Promise<unknown>>();
   /** Calls answered so far with their results, for the trace (`lookup(t, k) = "v"`). */
   readonly notes = new Map<string, string>();
 
-  /** True when the last pass asked for answers it did not have. */
+  /** True when the last pass used a placeholder for a side-effect-free call. */
   get hasPending(): boolean {
     return this.#pending.size > 0;
+  }
+
+  /** True when the last pass reached a side-effecting call (ratelimit) it had no answer for. */
+  get hasPendingEffects(): boolean {
+    return this.#effects.size > 0;
   }
 
   /** The first failure among the calls made, if any. */
@@ -59,27 +69,44 @@ export class EvalState {
     return null;
   }
 
-  /** Every call id answered with a failure. */
-  failures(): Error[] {
-    return [...this.#memo.values()].filter((o) => !o.ok).map((o) => (o as { error: Error }).error);
+  /** Records an answer known without waiting (a cache hit). */
+  remember(id: string, label: string, value: unknown): unknown {
+    if (!this.#memo.has(id)) {
+      this.#memo.set(id, { ok: true, value });
+      this.notes.set(id, `${label} = ${JSON.stringify(value)} (cached)`);
+    }
+    return value;
+  }
+
+  /** Starts a new pass: forgets what the previous pass left pending. */
+  startPass(): void {
+    this.#pending.clear();
+    this.#effects.clear();
   }
 
   /**
-   * The memoized answer (or its failure as a CEL error); when absent, records the call as
-   * pending and returns a CEL error.
+   * The memoized answer (or its failure as a CEL error). When absent, records the call and
+   * returns `placeholder`; for side-effecting calls (no placeholder) returns a CEL error.
    */
-  answer(id: string, label: string, run: () => Promise<unknown>): unknown {
+  answer(id: string, label: string, run: () => Promise<unknown>, placeholder?: unknown): unknown {
     const o = this.#memo.get(id);
     if (o) return o.ok ? o.value : celError(o.error);
-    if (!this.#pending.has(id)) this.#pending.set(id, run);
     this.notes.set(id, `${label} = (pending)`);
-    return celError(`pending ${label}`);
+    if (placeholder === undefined) {
+      this.#effects.set(id, run);
+      return celError(`pending ${label}`);
+    }
+    this.#pending.set(id, run);
+    return placeholder;
   }
 
-  /** Runs every pending call concurrently and memoizes the answers and failures. */
-  async resolve(labelOf: (id: string) => string): Promise<void> {
-    const calls = [...this.#pending];
-    this.#pending.clear();
+  /**
+   * Runs the pending calls concurrently and memoizes answers and failures: the
+   * side-effect-free ones, or with `effects` the side-effecting ones.
+   */
+  async resolve(labelOf: (id: string) => string, effects = false): Promise<void> {
+    const calls = [...(effects ? this.#effects : this.#pending)];
+    this.startPass();
     await Promise.all(calls.map(async ([id, run]) => {
       try {
         const value = await run();
@@ -149,7 +176,14 @@ export function policyFunctions(deps: FunctionDeps): CelFunc[] {
   };
   const get = (name: string, key: string) => {
     const id = callId("lookup", name, key);
-    return stateOf(deps).answer(id, callLabel(id), () => deps.lookups.require(name).get(key));
+    const cached = deps.lookups.get(name)?.peek(key);
+    if (cached !== undefined) return stateOf(deps).remember(id, callLabel(id), cached);
+    return stateOf(deps).answer(
+      id,
+      callLabel(id),
+      () => deps.lookups.require(name).get(key),
+      null,
+    );
   };
   const list = (name: string, key: string) => {
     const id = callId("lookup_list", name, key);
@@ -158,7 +192,7 @@ export function policyFunctions(deps: FunctionDeps): CelFunc[] {
       if (t.members) return (await t.members(key)) ?? [];
       const v = await t.get(key);
       return v === null ? [] : [v];
-    });
+    }, []);
   };
   const inCidr = (ip: string, nets: CelValue) => {
     try {
@@ -184,7 +218,7 @@ export function policyFunctions(deps: FunctionDeps): CelFunc[] {
       return stateOf(deps).answer(id, callLabel(id), () => {
         if (!deps.resolver) throw new Error("dnsbl() needs a DNS resolver");
         return dnsbl(deps.resolver, zone, ip);
-      }) as boolean;
+      }, false) as boolean;
     }),
     celFunc("ratelimit", [S, S], CelScalar.BOOL, (key, rate) => {
       const id = callId("ratelimit", key, rate);

@@ -42,7 +42,7 @@ function estimate(prev: number, cur: number, rate: Rate, now: number): number {
   return prev * (1 - elapsed) + cur;
 }
 
-/** Rate counters in the relay's Deno KV (`["ratelimit", window, key, bucket]`). */
+/** Rate counters in the relay's Deno KV (`["ratelimit", window, key, bucket]`, expiring). */
 export class KvRateLimiter implements RateLimiter {
   readonly #kv: Deno.Kv;
   readonly #now: () => number;
@@ -59,14 +59,16 @@ export class KvRateLimiter implements RateLimiter {
     const cur: Deno.KvKey = ["ratelimit", rate.window, key, bucket];
     const prev: Deno.KvKey = ["ratelimit", rate.window, key, bucket - 1];
     try {
-      await this.#kv.atomic().sum(cur, 1n).commit();
-      // expireIn on sum is not offered: a set of the same counter keeps it, with expiry.
-      const [p, c] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64]>([prev, cur]);
-      if (c.versionstamp && c.value) {
-        await this.#kv.atomic().check(c).set(cur, c.value, { expireIn: 2 * rate.window }).commit();
+      // One read and one conditional write per event; a concurrent writer makes us retry.
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const [p, c] = await this.#kv.getMany<[number, number]>([prev, cur]);
+        const count = (c.value ?? 0) + 1;
+        const res = await this.#kv.atomic().check(c).set(cur, count, {
+          expireIn: 2 * rate.window,
+        }).commit();
+        if (res.ok) return estimate(p.value ?? 0, count, rate, now) > rate.limit;
       }
-      return estimate(Number(p.value?.value ?? 0n), Number(c.value?.value ?? 1n), rate, now) >
-        rate.limit;
+      throw new Error("too many concurrent updates");
     } catch (e) {
       throw new LookupDeferError(`Rate counter ${key}: KV failed: ${(e as Error).message}`, {
         cause: e,

@@ -39,6 +39,7 @@ export async function makeLmdb(
 ): Promise<string> {
   const base = options.path ?? Deno.makeTempDirSync({ prefix: "relay-lmdb-" });
   const path = options.noSubdir ? `${base}/table.mdb` : base;
+  await Deno.mkdir(base, { recursive: true });
   const lines = ["VERSION=3", "format=bytevalue", "type=btree", "HEADER=END"];
   for (const [k, v] of pairs) lines.push(` ${hex(k)}`, ` ${hex(v)}`);
   lines.push("DATA=END", "");
