@@ -36,3 +36,4 @@ export {
   RedisRateLimiter,
 } from "./ratelimit.ts";
 export { openPolicy, type Policy, type PolicySettings } from "./setup.ts";
+export { relayResolver } from "./resolver.ts";
