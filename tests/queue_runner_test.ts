@@ -248,3 +248,28 @@ Deno.test("queue: delay warning once after the configured time, and remove with 
     await peer.close();
   }
 });
+
+Deno.test("queue runner in the background retries a deferred message when it is due", async () => {
+  let attempts = 0;
+  const peer = await FakePeer.start({
+    onCommand: (l) => l.startsWith("RCPT") && attempts++ === 0 ? "451 4.3.0 Later" : undefined,
+  });
+  const s = await setup(peer.address, {
+    interval: 60_000,
+    retry: new RetrySchedule([{ domains: ["*"], rules: ["F,1h,1s"] }]),
+  });
+  try {
+    const id = await enqueue(s.spool, ["a@dest.test"]);
+    s.runner.start();
+    for (let i = 0; i < 150 && (await s.spool.get(id)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(await s.spool.get(id), null);
+    assertEquals(attempts, 2);
+    assert(s.lines.some((l) => l.startsWith(`${id} == a@dest.test`)));
+    assert(s.lines.some((l) => l.startsWith(`${id} => a@dest.test`)));
+  } finally {
+    await teardown(s);
+    await peer.close();
+  }
+});

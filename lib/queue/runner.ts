@@ -1,8 +1,7 @@
-import { buildDsn, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
+import { type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
 import type { Router } from "../router/mod.ts";
 import {
   type Envelope,
-  KEYS,
   type Mutation,
   type Recipient,
   removeFinished,
@@ -18,6 +17,7 @@ import {
   type QueueLog,
   silentLog,
 } from "./log_lines.ts";
+import { dueForWarning, envelopeMutation, queueNotice, warnedKey } from "./notices.ts";
 import { RetrySchedule } from "./retry_rules.ts";
 import { KeyedSemaphore, Semaphore } from "./semaphore.ts";
 
@@ -58,8 +58,6 @@ export interface RunSummary {
   bounces: number;
 }
 
-const warnedKey = (id: string): Deno.KvKey => ["queue", "warned", id];
-
 /**
  * Delivers what the spool holds: each recipient when due, by its route, with retry rules,
  * bounces for failures, and the message removed once every recipient is delivered or
@@ -79,6 +77,9 @@ export class QueueRunner {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #summary: RunSummary = emptySummary();
+  #due = new Map<string, number>();
+  #lastScan = -Infinity;
+  #nextWake = Infinity;
 
   /** Creates a runner; nothing happens until {@linkcode QueueRunner.start} or a run call. */
   constructor(opts: QueueRunnerOptions) {
@@ -129,6 +130,7 @@ export class QueueRunner {
     for (const r of open) r.status = "failed";
     if (notify.length > 0) await this.#bounce(env, notify, "failed", [envelopeMutation(env)]);
     await this.#o.spool.remove(id, [{ key: warnedKey(id), value: undefined, bytes: 64 }]);
+    this.#due.delete(id);
     this.#log.info(`${id} removed by the administrator${notify.length ? " (bounced)" : ""}`, {
       event: "removed",
       id,
@@ -138,7 +140,7 @@ export class QueueRunner {
 
   /** A new message is in the spool: deliver it now rather than at the next scan. */
   notify(id: string): void {
-    this.#deliver(id, false).catch((e) => this.#log.warn(`${id} queue error: ${e}`));
+    this.#deliver(id, false);
   }
 
   /** One pass over the queue: every due recipient is tried; resolves when done. */
@@ -157,17 +159,19 @@ export class QueueRunner {
   async #run(): Promise<void> {
     const interval = this.#o.interval ?? 60_000;
     while (this.#running) {
-      let next = this.#now() + interval;
       try {
-        await this.#pass(false);
-        next = Math.min(next, await this.#earliestDue());
+        // A full look at the spool every interval; in between, the in-memory schedule.
+        if (this.#now() - this.#lastScan >= interval) await this.#scan();
+        this.#startDue(false);
       } catch (e) {
         this.#log.warn(`queue runner error: ${(e as Error).message}`);
       }
-      const wait = Math.max(50, next - this.#now());
       if (!this.#running) break;
+      let next = this.#lastScan + interval;
+      for (const [id, at] of this.#due) if (!this.#inFlight.has(id)) next = Math.min(next, at);
+      this.#nextWake = next;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
+        const t = setTimeout(resolve, Math.max(50, next - this.#now()));
         this.#wake = () => {
           clearTimeout(t);
           resolve();
@@ -177,14 +181,31 @@ export class QueueRunner {
     }
   }
 
-  async #earliestDue(): Promise<number> {
-    let min = Infinity;
-    for await (const env of this.#o.spool.list()) {
-      for (const r of env.recipients) {
-        if (r.status === "pending" || r.status === "deferred") min = Math.min(min, r.nextAttempt);
-      }
+  /** Rebuilds the schedule (message id to earliest due time) from the spool. */
+  async #scan(): Promise<void> {
+    const fresh = new Map<string, number>();
+    for await (const env of this.#o.spool.list()) fresh.set(env.id, dueAt(env));
+    this.#due = fresh;
+    this.#lastScan = this.#now();
+  }
+
+  /** Starts delivery of every scheduled message that is due (or all, forced). */
+  #startDue(force: boolean): Promise<void>[] {
+    const now = this.#now();
+    const work: Promise<void>[] = [];
+    for (const [id, at] of this.#due) if (force || at <= now) work.push(this.#deliver(id, force));
+    return work;
+  }
+
+  /** Keeps the schedule up to date after a delivery; wakes the loop for an earlier time. */
+  #track(id: string, env: Envelope | null): void {
+    if (!env) {
+      this.#due.delete(id);
+      return;
     }
-    return min;
+    const at = dueAt(env);
+    this.#due.set(id, at);
+    if (at < this.#nextWake) this.#wake?.();
   }
 
   async #counted(fn: () => Promise<void>): Promise<RunSummary> {
@@ -200,18 +221,11 @@ export class QueueRunner {
     };
   }
 
+  /** A full pass: look at the whole spool, deliver what is due (or everything, forced). */
   #pass(force: boolean): Promise<RunSummary> {
     return this.#counted(async () => {
-      const now = this.#now();
-      const work: Promise<void>[] = [];
-      for await (const env of this.#o.spool.list()) {
-        const due = env.recipients.some((r) =>
-          (r.status === "pending" || r.status === "deferred") && (force || r.nextAttempt <= now)
-        );
-        const done = env.recipients.every((r) => r.status === "delivered" || r.status === "failed");
-        if (due || done) work.push(this.#deliver(env.id, force));
-      }
-      await Promise.all(work);
+      await this.#scan();
+      await Promise.all(this.#startDue(force));
     });
   }
 
@@ -219,15 +233,24 @@ export class QueueRunner {
   #deliver(id: string, force: boolean): Promise<void> {
     const running = this.#inFlight.get(id);
     if (running) return running;
-    const p = this.#deliverMessage(id, force).finally(() => this.#inFlight.delete(id));
+    const p = this.#deliverMessage(id, force).then((env) => {
+      this.#inFlight.delete(id);
+      this.#track(id, env);
+    }, (e) => {
+      // A spool problem, not a delivery outcome: log it and look again in a minute.
+      this.#inFlight.delete(id);
+      this.#due.set(id, this.#now() + 60_000);
+      this.#log.warn(`${id} queue error: ${(e as Error).message ?? e}`);
+    });
     this.#inFlight.set(id, p);
     return p;
   }
 
-  async #deliverMessage(id: string, force: boolean): Promise<void> {
+  /** Delivers the due recipients; resolves to the envelope left, or null when it is gone. */
+  async #deliverMessage(id: string, force: boolean): Promise<Envelope | null> {
     const spool = this.#o.spool;
     const env = await spool.get(id);
-    if (!env) return;
+    if (!env) return null;
     this.#summary.messages++;
     const now = this.#now();
     const due = env.recipients.filter((r) =>
@@ -273,7 +296,7 @@ export class QueueRunner {
         await saving;
       }));
     }
-    await this.#finish(env, failures, dirty);
+    return await this.#finish(env, failures, dirty) ? null : env;
   }
 
   /** Records results on the recipients; failures are collected for one bounce. */
@@ -325,7 +348,7 @@ export class QueueRunner {
    * Marks failures together with their bounce (one atomic commit), sends a delay warning when
    * due, and removes the message once every recipient is done.
    */
-  async #finish(env: Envelope, failures: ReportedRecipient[], dirty: boolean): Promise<void> {
+  async #finish(env: Envelope, failures: ReportedRecipient[], dirty: boolean): Promise<boolean> {
     const spool = this.#o.spool;
     for (const f of failures) f.recipient.status = "failed";
     this.#summary.failed += failures.length;
@@ -340,28 +363,21 @@ export class QueueRunner {
     if (done) {
       await removeFinished(spool, env, [{ key: warnedKey(env.id), value: undefined, bytes: 64 }]);
       logCompleted(this.#log, env.id);
-      return;
+      return true;
     }
     await this.#maybeWarn(env);
+    return false;
   }
 
   async #maybeWarn(env: Envelope): Promise<void> {
-    const after = this.#o.delayWarning ?? 0;
-    if (after <= 0 || this.#now() - env.received < after) return;
-    const waiting = env.recipients.filter((r) =>
-      r.status === "deferred" && wantsNotice(env, r, "delayed")
-    );
+    const now = this.#now();
+    const waiting = await dueForWarning(this.#o.spool, env, this.#o.delayWarning ?? 0, now);
     if (waiting.length === 0) return;
-    if ((await this.#o.spool.kv.get(warnedKey(env.id))).value) return;
-    await this.#bounce(
-      env,
-      waiting.map((r) => ({
-        recipient: r,
-        result: { address: r.address, status: "deferred", diagnostic: r.lastError ?? "deferred" },
-      })),
-      "delayed",
-      [{ key: warnedKey(env.id), value: this.#now(), bytes: 64 }],
-    );
+    await this.#bounce(env, waiting, "delayed", [{
+      key: warnedKey(env.id),
+      value: now,
+      bytes: 64,
+    }]);
   }
 
   async #bounce(
@@ -370,31 +386,26 @@ export class QueueRunner {
     action: "failed" | "delayed",
     extra: Mutation[],
   ): Promise<void> {
-    const spool = this.#o.spool;
-    const { envelope, body } = buildDsn({
-      envelope: env,
-      recipients,
+    const id = await queueNotice(this.#o.spool, env, recipients, {
       action,
       hostname: this.#o.hostname,
-      original: await spool.readBody(env.id),
-      now: new Date(this.#now()),
+      now: this.#now(),
+      extra,
     });
-    // The bounce and the original's new state commit together: no lost or double bounce.
-    await spool.store(envelope, [body], extra);
     this.#summary.bounces++;
-    logBounce(
-      this.#log,
-      envelope.id,
-      env.id,
-      env.sender,
-      action === "failed" ? "bounce" : "warning",
-    );
-    if (this.#running) this.notify(envelope.id);
+    logBounce(this.#log, id, env.id, env.sender, action === "failed" ? "bounce" : "warning");
+    this.#due.set(id, 0);
+    if (this.#running) this.notify(id);
   }
 }
 
-function envelopeMutation(env: Envelope): Mutation {
-  return { key: KEYS.msg(env.id), value: env, bytes: JSON.stringify(env).length + 64 };
+/** When a message next needs attention: its earliest open recipient, or now when all are done. */
+function dueAt(env: Envelope): number {
+  let at = Infinity;
+  for (const r of env.recipients) {
+    if (r.status === "pending" || r.status === "deferred") at = Math.min(at, r.nextAttempt);
+  }
+  return at === Infinity ? 0 : at;
 }
 
 function emptySummary(): RunSummary {

@@ -1,0 +1,58 @@
+import { buildDsn, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
+import { type Envelope, KEYS, type Mutation, type Spool } from "../spool/mod.ts";
+
+/** The KV key that records a delay warning was sent for a message. */
+export const warnedKey = (id: string): Deno.KvKey => ["queue", "warned", id];
+
+/** A write that stores an envelope's current state (to commit with something else). */
+export function envelopeMutation(env: Envelope): Mutation {
+  return { key: KEYS.msg(env.id), value: env, bytes: JSON.stringify(env).length + 64 };
+}
+
+/**
+ * Puts a DSN (bounce or delay warning) for some recipients into the spool as a new message
+ * from `<>`. The `extra` writes (the original's new state, the warned mark) commit in the
+ * same atomic operation, so a crash can neither lose the notice nor send it twice.
+ *
+ * @returns the new message's id
+ */
+export async function queueNotice(
+  spool: Spool,
+  env: Envelope,
+  recipients: ReportedRecipient[],
+  opts: { action: "failed" | "delayed"; hostname: string; now: number; extra: Mutation[] },
+): Promise<string> {
+  const { envelope, body } = buildDsn({
+    envelope: env,
+    recipients,
+    action: opts.action,
+    hostname: opts.hostname,
+    original: await spool.readBody(env.id),
+    now: new Date(opts.now),
+  });
+  await spool.store(envelope, [body], opts.extra);
+  return envelope.id;
+}
+
+/**
+ * The recipients a delay warning should go out for now (RFC 3464 "delayed"): the message is
+ * older than `after`, they are deferred and asked for (or default to) DELAY notices, and no
+ * warning was sent before. Empty when none.
+ */
+export async function dueForWarning(
+  spool: Spool,
+  env: Envelope,
+  after: number,
+  now: number,
+): Promise<ReportedRecipient[]> {
+  if (after <= 0 || now - env.received < after) return [];
+  const waiting = env.recipients.filter((r) =>
+    r.status === "deferred" && wantsNotice(env, r, "delayed")
+  );
+  if (waiting.length === 0) return [];
+  if ((await spool.kv.get(warnedKey(env.id))).value) return [];
+  return waiting.map((r) => ({
+    recipient: r,
+    result: { address: r.address, status: "deferred", diagnostic: r.lastError ?? "deferred" },
+  }));
+}
