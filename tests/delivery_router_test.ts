@@ -1,7 +1,8 @@
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
 import { Resolver } from "../lib/dns/mod.ts";
-import { matchDomain, Router, RouterConfigError } from "../lib/router/mod.ts";
+import { LookupRegistry } from "../lib/lookup/mod.ts";
+import { matchDomain, type RouteLookups, Router, RouterConfigError } from "../lib/router/mod.ts";
 import type { Recipient } from "../lib/spool/mod.ts";
 
 const rcpt = (address: string): Recipient => ({
@@ -27,7 +28,7 @@ Deno.test("matchDomain: exact, *.suffix (subdomains only) and *", () => {
   assert(matchDomain("*", "anything.test"));
 });
 
-Deno.test("router: first matching route wins; MX groups split by domain, smarthost not", () => {
+Deno.test("router: first matching route wins; MX groups split by domain, smarthost not", async () => {
   const router = build({
     route: [
       { domains: "blackhole.test", transport: "bin" },
@@ -41,10 +42,10 @@ Deno.test("router: first matching route wins; MX groups split by domain, smartho
       nope: { driver: "fail", message: "No mail for you" },
     },
   });
-  assertEquals(router.route("x@blackhole.test")?.name, "bin");
-  assertEquals(router.route("x@a.corp.test")?.name, "smart");
-  assertEquals(router.route("x@else.test")?.name, "smtp");
-  const { groups, unrouted } = router.plan([
+  assertEquals((await router.route("x@blackhole.test"))?.name, "bin");
+  assertEquals((await router.route("x@a.corp.test"))?.name, "smart");
+  assertEquals((await router.route("x@else.test"))?.name, "smtp");
+  const { groups, unrouted } = await router.plan([
     rcpt("a@one.test"),
     rcpt("b@two.test"),
     rcpt("c@one.test"),
@@ -62,14 +63,14 @@ Deno.test("router: first matching route wins; MX groups split by domain, smartho
   );
 });
 
-Deno.test("router: no routes means every recipient by MX through smtp", () => {
+Deno.test("router: no routes means every recipient by MX through smtp", async () => {
   const router = build({});
-  assertEquals(router.route("a@example.test")?.name, "smtp");
+  assertEquals((await router.route("a@example.test"))?.name, "smtp");
 });
 
-Deno.test("router: unmatched recipients are unrouted; unknown transports are config errors", () => {
+Deno.test("router: unmatched recipients are unrouted; unknown transports are config errors", async () => {
   const router = build({ route: [{ domains: "only.test", transport: "smtp" }] });
-  assertEquals(router.plan([rcpt("a@other.test")]).unrouted.length, 1);
+  assertEquals((await router.plan([rcpt("a@other.test")])).unrouted.length, 1);
   assertThrows(
     () => build({ route: [{ domains: "*", transport: "missing" }] }),
     RouterConfigError,
@@ -83,9 +84,9 @@ Deno.test("discard and fail transports decide without network", async () => {
     transport: { bin: { driver: "discard" }, no: { driver: "fail", message: "Gone away" } },
   });
   const msg = { envelope: {} as never, body: async function* () {} };
-  const [d] = await router.route("a@bin.test")!.deliver(msg, [rcpt("a@bin.test")]);
+  const [d] = await (await router.route("a@bin.test"))!.deliver(msg, [rcpt("a@bin.test")]);
   assertEquals(d.status, "delivered");
-  const [f] = await router.route("a@x.test")!.deliver(msg, [rcpt("a@x.test")]);
+  const [f] = await (await router.route("a@x.test"))!.deliver(msg, [rcpt("a@x.test")]);
   assertEquals([f.status, f.diagnostic], ["failed", "Gone away"]);
   await router.close();
 });
@@ -105,4 +106,44 @@ Deno.test("delivery config schema: defaults, durations and bad retry rules", () 
   );
   assert(!deliveryConfigSchema.safeParse({ transport: { s: { tls: "maybe" } } }).success);
   assert(!deliveryConfigSchema.safeParse({ transport: { s: { hosts: ["a:b:c"] } } }).success);
+});
+
+Deno.test("router: a route by lookup table matches its keys; a failing lookup defers", async () => {
+  const table = new Map([["partner.test", "1"]]);
+  let broken = false;
+  const lookups: RouteLookups = {
+    get: (name) =>
+      name === "partners"
+        ? {
+          get: (key: string) =>
+            broken
+              ? Promise.reject(new Error("redis down"))
+              : Promise.resolve(table.get(key) ?? null),
+        }
+        : undefined,
+  };
+  const c = deliveryConfigSchema.parse({
+    route: [{ lookup: "partners", transport: "smart" }, { domains: "*", transport: "smtp" }],
+    transport: { smart: { hosts: ["127.0.0.1:2700"] } },
+  });
+  const router = Router.build({
+    routes: c.route,
+    transports: c.transport,
+    resolver,
+    helo: "relay.test",
+    lookups,
+  });
+  assertEquals((await router.route("a@partner.test"))?.name, "smart");
+  assertEquals((await router.route("a@other.test"))?.name, "smtp");
+  broken = true;
+  const plan = await router.plan([rcpt("a@partner.test")]);
+  assertEquals(plan.unresolved.map((u) => u.error), ["Routing lookup failed: redis down"]);
+  assertThrows(
+    () => Router.build({ routes: c.route, transports: c.transport, resolver, helo: "x" }),
+    RouterConfigError,
+    "lookup table",
+  );
+  assert(!deliveryConfigSchema.safeParse({ route: [{ transport: "smtp" }] }).success);
+  const registry: RouteLookups = new LookupRegistry(); // lib/lookup's registry fits
+  assertEquals(registry.get("none"), undefined);
 });

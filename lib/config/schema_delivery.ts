@@ -49,8 +49,13 @@ export const dnsSchema = z.strictObject({
 
 /** One `[[route]]`: recipients whose domain matches go to the named transport. */
 export const routeSchema = z.strictObject({
-  domains,
+  /** Domain patterns; may be left out when `lookup` is given. */
+  domains: domains.default([]),
+  /** A `[lookup.NAME]` table whose keys are domains for this route. */
+  lookup: z.string().min(1).optional(),
   transport: z.string().min(1),
+}).refine((r) => r.domains.length > 0 || r.lookup !== undefined, {
+  message: "a route needs domains or a lookup",
 });
 
 /** `[transport.NAME]`: how to deliver (smtp by MX or to smarthosts, discard, fail). */

@@ -1,5 +1,10 @@
 import { Resolver } from "../dns/mod.ts";
-import { Router, type RouteRule, type TransportSettings } from "../router/mod.ts";
+import {
+  type RouteLookups,
+  Router,
+  type RouteRule,
+  type TransportSettings,
+} from "../router/mod.ts";
 import type { Spool } from "../spool/mod.ts";
 import { HostRetryMemory } from "../transport/mod.ts";
 import type { QueueLog } from "./log_lines.ts";
@@ -37,6 +42,8 @@ export interface QueueDeps {
   hostname: string;
   /** The main log. */
   log?: QueueLog;
+  /** Lookup tables for routes with `lookup` (lib/lookup's LookupRegistry). */
+  lookups?: RouteLookups;
 }
 
 /**
@@ -64,6 +71,7 @@ export function createQueueRunner(settings: DeliverySettings, deps: QueueDeps): 
     hostRetry: new HostRetryMemory({ initial: q.host_retry, max: q.host_retry_max }),
     family: d.family,
     preferIPv6: d.prefer_ipv6,
+    lookups: deps.lookups,
   });
   return new QueueRunner({
     spool: deps.spool,

@@ -260,7 +260,15 @@ export class QueueRunner {
     let dirty = false;
     if (due.length > 0) {
       const message: OutboundMessage = { envelope: env, body: () => spool.body(id) };
-      const { groups, unrouted } = this.#o.router.plan(due);
+      const { groups, unrouted, unresolved } = await this.#o.router.plan(due);
+      if (unresolved.length > 0) {
+        const results = unresolved.map((u): RecipientResult => ({
+          address: u.recipient.address,
+          status: "deferred",
+          diagnostic: u.error,
+        }));
+        dirty ||= this.#apply(env, unresolved.map((u) => u.recipient), results, "-", failures);
+      }
       for (const r of unrouted) {
         const result: RecipientResult = {
           address: r.address,

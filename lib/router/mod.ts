@@ -8,9 +8,11 @@ export { matchDomain } from "./domain_pattern.ts";
 export {
   DEFAULT_TRANSPORT,
   type DeliveryGroup,
+  type RouteLookups,
   Router,
   RouterConfigError,
   type RouterOptions,
   type RouteRule,
   type TransportSettings,
+  type UnresolvedRecipient,
 } from "./router.ts";

@@ -14,8 +14,15 @@ import { matchDomain } from "./domain_pattern.ts";
 export interface RouteRule {
   /** Domain patterns (see {@linkcode matchDomain}). */
   domains: string[];
+  /** A `[lookup.NAME]` table: the rule matches domains that are keys in it. */
+  lookup?: string;
   /** The `[transport.NAME]` to use. */
   transport: string;
+}
+
+/** The lookup tables routes may name (lib/lookup's LookupRegistry fits). */
+export interface RouteLookups {
+  get(name: string): { get(key: string): Promise<unknown> } | undefined;
 }
 
 /** One transport's settings, as `[transport.NAME]` in the config (durations in ms). */
@@ -50,6 +57,8 @@ export interface RouterOptions {
   family?: "both" | "ipv4" | "ipv6";
   /** Try IPv6 first. */
   preferIPv6?: boolean;
+  /** Tables for routes with `lookup`. */
+  lookups?: RouteLookups;
 }
 
 /** A route or transport name in the config does not resolve. */
@@ -59,6 +68,12 @@ export class RouterConfigError extends Error {
     super(message);
     this.name = "RouterConfigError";
   }
+}
+
+/** A recipient whose route could not be decided now (a lookup failed): try later. */
+export interface UnresolvedRecipient {
+  recipient: Recipient;
+  error: string;
 }
 
 /** Recipients of one message that go out together: same transport, same domain for MX. */
@@ -91,11 +106,18 @@ export class Router {
   #routes: RouteRule[];
   #transports: Map<string, Transport>;
   #byMx = new Set<string>();
+  #lookups?: RouteLookups;
 
-  private constructor(routes: RouteRule[], transports: Map<string, Transport>, byMx: Set<string>) {
+  private constructor(
+    routes: RouteRule[],
+    transports: Map<string, Transport>,
+    byMx: Set<string>,
+    lookups?: RouteLookups,
+  ) {
     this.#routes = routes;
     this.#transports = transports;
     this.#byMx = byMx;
+    this.#lookups = lookups;
   }
 
   /**
@@ -108,6 +130,11 @@ export class Router {
     settings.smtp ??= DEFAULT_TRANSPORT;
     const routes = opts.routes.length > 0 ? opts.routes : [{ domains: ["*"], transport: "smtp" }];
     for (const r of routes) {
+      if (r.lookup && !opts.lookups?.get(r.lookup)) {
+        throw new RouterConfigError(
+          `Route names lookup table "${r.lookup}", which is not configured as [lookup.${r.lookup}]`,
+        );
+      }
       if (!settings[r.transport]) {
         throw new RouterConfigError(
           `Route for ${
@@ -122,7 +149,7 @@ export class Router {
       transports.set(name, makeTransport(name, s, opts));
       if (s.driver === "smtp" && s.hosts.length === 0) byMx.add(name);
     }
-    return new Router(routes, transports, byMx);
+    return new Router(routes, transports, byMx, opts.lookups);
   }
 
   /** Builds a router over ready transports (tests, custom setups). */
@@ -130,13 +157,20 @@ export class Router {
     return new Router(routes, transports, new Set(byMx));
   }
 
-  /** The transport for an address, or null when no route matches (the caller fails it). */
-  route(address: string): Transport | null {
+  /**
+   * The transport for an address, or null when no route matches (the caller fails it).
+   * A rule matches by domain pattern or, with `lookup`, when the domain is a key in the table.
+   *
+   * @throws {Error} when a lookup fails (the caller defers the recipient)
+   */
+  async route(address: string): Promise<Transport | null> {
     const domain = domainOf(address);
     for (const r of this.#routes) {
-      if (r.domains.some((p) => matchDomain(p, domain))) {
-        return this.#transports.get(r.transport) ?? null;
+      let hit = r.domains.some((p) => matchDomain(p, domain));
+      if (!hit && r.lookup) {
+        hit = (await this.#lookups?.get(r.lookup)?.get(domain)) != null;
       }
+      if (hit) return this.#transports.get(r.transport) ?? null;
     }
     return null;
   }
@@ -145,11 +179,20 @@ export class Router {
    * Groups recipients for delivery: by transport, and by domain too when the transport goes
    * by MX (each domain has its own MX hosts). Unrouted recipients come back apart.
    */
-  plan(recipients: Recipient[]): { groups: DeliveryGroup[]; unrouted: Recipient[] } {
+  async plan(recipients: Recipient[]): Promise<
+    { groups: DeliveryGroup[]; unrouted: Recipient[]; unresolved: UnresolvedRecipient[] }
+  > {
     const groups = new Map<string, DeliveryGroup>();
     const unrouted: Recipient[] = [];
+    const unresolved: UnresolvedRecipient[] = [];
     for (const r of recipients) {
-      const t = this.route(r.address);
+      let t: Transport | null;
+      try {
+        t = await this.route(r.address);
+      } catch (e) {
+        unresolved.push({ recipient: r, error: `Routing lookup failed: ${(e as Error).message}` });
+        continue;
+      }
       if (!t) {
         unrouted.push(r);
         continue;
@@ -159,7 +202,7 @@ export class Router {
       if (!g) groups.set(key, g = { transport: t, recipients: [] });
       g.recipients.push(r);
     }
-    return { groups: [...groups.values()], unrouted };
+    return { groups: [...groups.values()], unrouted, unresolved };
   }
 
   /** Closes every transport's connections. */
