@@ -54,3 +54,30 @@ export function isMessageVar(name: string): boolean {
 export function connectionVars(vars: Record<string, VarValue>): Record<string, VarValue> {
   return Object.fromEntries(Object.entries(vars).filter(([k]) => !isMessageVar(k)));
 }
+
+/** A value as CEL reads it fastest: plain objects become Maps (about twice as fast). */
+function toCel(v: unknown): unknown {
+  if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof Map) return v;
+  const m = new Map<string, unknown>();
+  const o = v as Record<string, unknown>;
+  for (const k in o) m.set(k, toCel(o[k]));
+  return m;
+}
+
+/** The context as evaluation bindings: top-level names, nested objects as Maps. */
+export function toBindings(ctx: PolicyContext): Record<string, unknown> {
+  const c = ctx as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k in c) out[k] = toCel(c[k]);
+  return out;
+}
+
+/** Reads `a.b.c` from bindings (Maps or objects); undefined when absent. */
+export function valueAt(root: unknown, path: string): unknown {
+  let v: unknown = root;
+  for (const part of path.split(".")) {
+    if (v instanceof Map) v = v.get(part);
+    else v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
+  }
+  return v;
+}

@@ -5,6 +5,7 @@ import { DEFAULT_RCPT_RULES } from "./defaults.ts";
 import { callLabel, EvalState, type FunctionDeps, policyFunctions } from "./functions.ts";
 import type { RateLimiter } from "./ratelimit.ts";
 import { interpolate, safeText } from "./reply.ts";
+import { toBindings, valueAt } from "./context.ts";
 import {
   type Decision,
   type PolicyContext,
@@ -48,7 +49,7 @@ export class PolicyEngine {
   readonly #rules: Map<Stage, CompiledRule[]>;
   readonly #defaults: CompiledRule[];
   readonly #current: FunctionDeps["current"];
-  readonly #rounds: number;
+  readonly #maxRounds: number;
 
   private constructor(
     rules: Map<Stage, CompiledRule[]>,
@@ -59,7 +60,7 @@ export class PolicyEngine {
     this.#rules = rules;
     this.#defaults = defaults;
     this.#current = current;
-    this.#rounds = rounds;
+    this.#maxRounds = rounds;
   }
 
   /**
@@ -103,24 +104,26 @@ export class PolicyEngine {
    */
   async evaluateStage(stage: Stage, ctx: PolicyContext): Promise<Decision> {
     const state = new EvalState();
-    const bindings: Record<string, unknown> = { ...ctx, vars: { ...ctx.vars } };
-    const acc = { headers: [] as string[], warnings: [] as string[], trace: [] as RuleTrace[] };
+    const bindings = toBindings(ctx);
+    const acc: Acc = { headers: [], warnings: [], trace: [] };
     let rules = this.#rules.get(stage) ?? [];
     if (stage === "rcpt") rules = [...rules, ...this.#defaults];
     for (const rule of rules) {
-      const decision = await this.#evaluateRule(stage, rule, bindings, state, acc);
+      // Rules without pending lookups finish synchronously: no await per rule.
+      let decision = this.#evaluateRule(stage, rule, bindings, state, acc);
+      if (decision instanceof Promise) decision = await decision;
       if (decision) return decision;
     }
     return finish(null, bindings, acc);
   }
 
-  async #evaluateRule(
+  #evaluateRule(
     stage: Stage,
     rule: CompiledRule,
     bindings: Record<string, unknown>,
     state: EvalState,
-    acc: { headers: string[]; warnings: string[]; trace: RuleTrace[] },
-  ): Promise<Decision | null> {
+    acc: Acc,
+  ): Decision | null | Promise<Decision | null> {
     const trace: RuleTrace = {
       index: rule.index,
       verb: rule.verb,
@@ -130,18 +133,33 @@ export class PolicyEngine {
       ...(rule.builtin ? { builtin: true } : {}),
     };
     acc.trace.push(trace);
-    const r = await this.#evaluate(rule.condition, bindings, state);
-    trace.why = r.why;
-    if (!r.ok || typeof r.value !== "boolean") {
-      trace.result = "error";
-      const error = r.ok
-        ? new Error(`condition gave ${describe(r.value)}, not true or false`)
-        : r.error;
-      trace.why = [r.why, error.message].filter(Boolean).join("; ");
-      return errorDecision(stage, rule, error, bindings, acc);
-    }
-    trace.result = r.value;
-    if (!r.value) return null;
+    const r = this.#evaluate(rule.condition, bindings, state);
+    const decide = (r: Evaluated) => {
+      trace.why = r.why;
+      if (!r.ok || typeof r.value !== "boolean") {
+        trace.result = "error";
+        const error = r.ok
+          ? new Error(`condition gave ${describe(r.value)}, not true or false`)
+          : r.error;
+        trace.why = [r.why, error.message].filter(Boolean).join("; ");
+        return errorDecision(stage, rule, error, bindings, acc);
+      }
+      trace.result = r.value;
+      if (!r.value) return null;
+      if (rule.set.length) return this.#applySet(stage, rule, trace, bindings, state, acc);
+      return conclude(rule, bindings, acc);
+    };
+    return r instanceof Promise ? r.then(decide) : decide(r);
+  }
+
+  async #applySet(
+    stage: Stage,
+    rule: CompiledRule,
+    trace: RuleTrace,
+    bindings: Record<string, unknown>,
+    state: EvalState,
+    acc: Acc,
+  ): Promise<Decision | null> {
     for (const [name, expr] of rule.set) {
       const v = await this.#evaluate(expr, bindings, state);
       const value = v.ok ? toVar(v.value) : v.error;
@@ -150,69 +168,103 @@ export class PolicyEngine {
         trace.why = `set.${name}: ${value.message}`;
         return errorDecision(stage, rule, value, bindings, acc);
       }
-      bindings.vars = { ...(bindings.vars as Record<string, VarValue>), [name]: value };
+      bindings.vars = new Map([...(bindings.vars as Map<string, VarValue>), [name, value]]);
     }
-    for (const h of rule.headers) acc.headers.push(safeText(interpolate(h, bindings)));
-    if (rule.verb === "warn") {
-      if (rule.logMessage) acc.warnings.push(safeText(interpolate(rule.logMessage, bindings)));
-      return null;
-    }
-    return finish(rule, bindings, acc);
+    return conclude(rule, bindings, acc);
   }
 
-  // Evaluates with rounds of lookup resolution (see the class comment).
-  async #evaluate(
+  // One synchronous pass; when it used placeholders (or reached an unanswered ratelimit
+  // that matters), rounds of resolution follow (see the class comment).
+  #evaluate(
     expr: CompiledExpr,
     bindings: Record<string, unknown>,
     state: EvalState,
+  ): Evaluated | Promise<Evaluated> {
+    const before = expr.usesAsync ? new Set(state.notes.keys()) : NO_NOTES;
+    const result = this.#pass(expr, bindings, state);
+    const pending = expr.usesAsync &&
+      (state.hasPending || (isCelError(result) && state.hasPendingEffects));
+    if (!pending) return this.#settle(expr, bindings, state, before, result);
+    return this.#rounds(expr, bindings, state, before);
+  }
+
+  async #rounds(
+    expr: CompiledExpr,
+    bindings: Record<string, unknown>,
+    state: EvalState,
+    before: ReadonlySet<string>,
   ): Promise<Evaluated> {
-    const before = new Set(state.notes.keys());
-    const why = () => {
-      const leaves = expr.paths.filter((p) => !expr.paths.some((q) => q.startsWith(p + ".")));
-      const values = leaves.map((p) => `${p} = ${JSON.stringify(valueAt(bindings, p))}`);
-      const calls = [...state.notes].filter(([id]) => !before.has(id)).map(([, n]) => n);
-      return [...values, ...calls].join(", ");
-    };
-    for (let round = 0; round < this.#rounds; round++) {
-      state.startPass();
-      this.#current.state = state;
-      // Failures and pending side effects come back as CEL errors; their stack traces are
-      // never read, so none are taken.
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 0;
-      let result;
-      try {
-        result = expr.run(bindings);
-      } finally {
-        Error.stackTraceLimit = limit;
-        this.#current.state = null;
+    for (let round = 1; round < this.#maxRounds; round++) {
+      // Placeholders were used: resolve them; else every other answer is real, so the
+      // pending ratelimit() is needed: count it now.
+      await state.resolve(callLabel, !state.hasPending);
+      const result = this.#pass(expr, bindings, state);
+      if (!state.hasPending && !(isCelError(result) && state.hasPendingEffects)) {
+        return this.#settle(expr, bindings, state, before, result);
       }
-      if (expr.usesAsync && state.hasPending) {
-        await state.resolve(callLabel); // placeholders were used: evaluate again
-        continue;
-      }
-      if (!isCelError(result)) return { ok: true, value: result, why: why() };
-      if (expr.usesAsync && state.hasPendingEffects) {
-        await state.resolve(callLabel, true); // every other answer is real: count now
-        continue;
-      }
-      const failed = state.failureOf([...state.notes.keys()].filter((id) => !before.has(id)));
-      return { ok: false, error: failed ?? result, why: why() };
     }
-    return {
-      ok: false,
-      error: new Error(`more than ${this.#rounds} rounds of lookups`),
-      why: why(),
-    };
+    const error = new Error(`more than ${this.#maxRounds} rounds of lookups`);
+    return { ok: false, error, why: why(expr, bindings, state, before) };
+  }
+
+  #pass(expr: CompiledExpr, bindings: Record<string, unknown>, state: EvalState): unknown {
+    state.startPass();
+    this.#current.state = state;
+    // Failures and pending side effects come back as CEL errors; their stack traces are
+    // never read, so none are taken.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return expr.run(bindings);
+    } finally {
+      Error.stackTraceLimit = limit;
+      this.#current.state = null;
+    }
+  }
+
+  #settle(
+    expr: CompiledExpr,
+    bindings: Record<string, unknown>,
+    state: EvalState,
+    before: ReadonlySet<string>,
+    result: unknown,
+  ): Evaluated {
+    const w = why(expr, bindings, state, before);
+    if (!isCelError(result)) return { ok: true, value: result, why: w };
+    const failed = state.failureOf([...state.notes.keys()].filter((id) => !before.has(id)));
+    return { ok: false, error: failed ?? result, why: w };
   }
 }
 
-function valueAt(root: Record<string, unknown>, path: string): unknown {
-  let v: unknown = root;
-  for (const part of path.split(".")) {
-    v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
-  }
-  return v;
+type Acc = { headers: string[]; warnings: string[]; trace: RuleTrace[] };
+
+const NO_NOTES: ReadonlySet<string> = new Set();
+
+// The trace's "why": the context fields the expression read and the calls it made.
+function why(
+  expr: CompiledExpr,
+  bindings: Record<string, unknown>,
+  state: EvalState,
+  before: ReadonlySet<string>,
+): string {
+  const leaves = expr.paths.filter((p) => !expr.paths.some((q) => q.startsWith(p + ".")));
+  const values = leaves.map((p) => `${p} = ${JSON.stringify(valueAt(bindings, p))}`);
+  const calls = expr.usesAsync
+    ? [...state.notes].filter(([id]) => !before.has(id)).map(([, n]) => n)
+    : [];
+  return [...values, ...calls].join(", ");
+}
+
+// A triggered rule: its headers count; warn logs and goes on, other verbs decide.
+function conclude(
+  rule: CompiledRule,
+  bindings: Record<string, unknown>,
+  acc: Acc,
+): Decision | null {
+  for (const h of rule.headers) acc.headers.push(safeText(interpolate(h, bindings)));
+  if (rule.verb !== "warn") return finish(rule, bindings, acc);
+  if (rule.logMessage) acc.warnings.push(safeText(interpolate(rule.logMessage, bindings)));
+  return null;
 }
 
 function describe(v: unknown): string {
@@ -233,7 +285,7 @@ function toVar(v: unknown): VarValue | Error {
 function finish(
   rule: CompiledRule | null,
   bindings: Record<string, unknown>,
-  acc: { headers: string[]; warnings: string[]; trace: RuleTrace[] },
+  acc: Acc,
 ): Decision {
   const verb = rule?.verb ?? "accept";
   const reply = rule?.reply ?? { code: 250, enhanced: "2.0.0", text: "OK" };
@@ -246,7 +298,7 @@ function finish(
     logMessage: rule?.logMessage ? safeText(interpolate(rule.logMessage, bindings)) : "",
     warnings: acc.warnings,
     headers: accepted || verb === "warn" ? acc.headers : [],
-    vars: bindings.vars as Record<string, VarValue>,
+    vars: Object.fromEntries(bindings.vars as Map<string, VarValue>),
     ruleIndex: rule?.index ?? -1,
     builtin: rule?.builtin ?? false,
     trace: acc.trace,
@@ -258,7 +310,7 @@ function errorDecision(
   rule: CompiledRule,
   error: Error,
   bindings: Record<string, unknown>,
-  acc: { headers: string[]; warnings: string[]; trace: RuleTrace[] },
+  acc: Acc,
 ): Decision {
   const where = `acl.${stage}[${rule.index}]${rule.builtin ? " (built-in)" : ""}`;
   return {
@@ -269,7 +321,7 @@ function errorDecision(
     logMessage: safeText(`${where} ${rule.verb} condition failed: ${error.message}`),
     warnings: acc.warnings,
     headers: [],
-    vars: bindings.vars as Record<string, VarValue>,
+    vars: Object.fromEntries(bindings.vars as Map<string, VarValue>),
     ruleIndex: rule.index,
     builtin: rule.builtin,
     trace: acc.trace,

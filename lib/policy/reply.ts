@@ -1,3 +1,4 @@
+import { valueAt } from "./context.ts";
 import type { Stage, Verb } from "./types.ts";
 
 /** A reply code, enhanced code and text. */
@@ -81,10 +82,7 @@ export function placeholders(template: string): string[] {
 export function interpolate(template: string, ctx: Record<string, unknown>): string {
   if (!template.includes("{")) return template;
   return template.replace(PLACEHOLDER, (_, path: string) => {
-    let v: unknown = ctx;
-    for (const part of path.split(".")) {
-      v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
-    }
+    const v = valueAt(ctx, path);
     if (v === undefined || v === null) return "";
     return safeText(Array.isArray(v) ? v.join(", ") : String(v)).slice(0, 200);
   });
