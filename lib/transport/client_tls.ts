@@ -1,5 +1,6 @@
 import { Duplex } from "node:stream";
 import { connect, type TLSSocket } from "node:tls";
+import { isIP } from "../net/mod.ts";
 import type { ByteStream } from "../tls/mod.ts";
 
 /** Options for the client side of STARTTLS. */
@@ -59,7 +60,8 @@ function duplexOver(conn: Deno.Conn): Duplex {
 export function upgradeClient(conn: Deno.Conn, opts: ClientTlsOptions): Promise<ClientTlsSession> {
   const socket = connect({
     socket: duplexOver(conn),
-    servername: opts.servername && !/^[\d.:]+$/.test(opts.servername) ? opts.servername : undefined,
+    // RFC 6066 3: SNI carries host names only, never IP addresses.
+    servername: opts.servername && !isIP(opts.servername) ? opts.servername : undefined,
     rejectUnauthorized: opts.verify ?? false,
     ca: opts.ca,
     minVersion: "TLSv1.2",
