@@ -273,3 +273,23 @@ Deno.test("queue runner in the background retries a deferred message when it is 
     await peer.close();
   }
 });
+
+Deno.test("queue runner stop({ timeout }) cuts a hung delivery and keeps it deferred", async () => {
+  const peer = await FakePeer.start({ onData: () => "hang" });
+  const s = await setup(peer.address);
+  try {
+    const id = await enqueue(s.spool, ["a@dest.test"]);
+    s.runner.start();
+    for (let i = 0; i < 100 && peer.commands.filter((c) => c === "DATA").length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const t0 = Date.now();
+    await s.runner.stop({ timeout: 200 });
+    assert(Date.now() - t0 < 2000);
+    const env = await s.spool.get(id);
+    assertEquals(env?.recipients[0].status, "deferred");
+  } finally {
+    await teardown(s);
+    await peer.close();
+  }
+});

@@ -98,12 +98,26 @@ export class QueueRunner {
     this.#loop = this.#run();
   }
 
-  /** Stops the loop and waits for deliveries in flight. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop and waits for deliveries in flight; after `timeout` ms (if given) it cuts
+   * the connections still busy, so those recipients are recorded as deferred (and sent again
+   * later: at least once).
+   */
+  async stop(opts: { timeout?: number } = {}): Promise<void> {
     this.#running = false;
     this.#wake?.();
     await this.#loop;
-    await Promise.all(this.#inFlight.values());
+    const inFlight = Promise.all(this.#inFlight.values());
+    if (opts.timeout !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = await Promise.race([
+        inFlight.then(() => false),
+        new Promise<boolean>((r) => timer = setTimeout(() => r(true), opts.timeout)),
+      ]);
+      clearTimeout(timer);
+      if (late) await this.#o.router.close({ abort: true });
+    }
+    await inFlight;
     if (this.#o.closeRouter) await this.#o.router.close();
   }
 

@@ -205,9 +205,9 @@ export class Router {
     return { groups: [...groups.values()], unrouted, unresolved };
   }
 
-  /** Closes every transport's connections. */
-  async close(): Promise<void> {
-    await Promise.all([...this.#transports.values()].map((t) => t.close()));
+  /** Closes every transport's connections; with `abort`, cuts deliveries in progress. */
+  async close(opts: { abort?: boolean } = {}): Promise<void> {
+    await Promise.all([...this.#transports.values()].map((t) => t.close(opts)));
   }
 }
 

@@ -22,6 +22,7 @@ interface HostSlot {
  */
 export class ConnectionPool {
   #slots = new Map<string, HostSlot>();
+  #busy = new Set<SmtpConnection>();
   #max: number;
   #idleTimeout: number;
   #maxTransactions: number;
@@ -46,7 +47,10 @@ export class ConnectionPool {
       const idle = s.idle.pop();
       if (idle) {
         clearTimeout(idle.timer);
-        if (idle.conn.usable) return idle.conn;
+        if (idle.conn.usable) {
+          this.#busy.add(idle.conn);
+          return idle.conn;
+        }
         s.open--;
         continue;
       }
@@ -55,7 +59,9 @@ export class ConnectionPool {
     }
     s.open++;
     try {
-      return await open();
+      const conn = await open();
+      this.#busy.add(conn);
+      return conn;
     } catch (e) {
       s.open--;
       s.waiters.shift()?.();
@@ -66,6 +72,7 @@ export class ConnectionPool {
   /** Gives a connection back: kept idle when still good, else closed. */
   release(key: string, conn: SmtpConnection): void {
     const s = this.#slot(key);
+    this.#busy.delete(conn);
     if (conn.usable && this.#idleTimeout > 0 && conn.transactions < this.#maxTransactions) {
       const entry = {
         conn,
@@ -84,8 +91,12 @@ export class ConnectionPool {
     s.waiters.shift()?.();
   }
 
-  /** Closes every idle connection (busy ones close when released). */
-  async close(): Promise<void> {
+  /**
+   * Closes every idle connection; busy ones close when released, or at once with `abort`
+   * (their transactions then fail as lost connections: the recipients are deferred).
+   */
+  async close(abort = false): Promise<void> {
+    if (abort) { for (const conn of this.#busy) conn.close(); }
     const all: Promise<void>[] = [];
     for (const s of this.#slots.values()) {
       for (const { conn, timer } of s.idle.splice(0)) {

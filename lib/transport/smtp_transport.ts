@@ -191,9 +191,9 @@ export class SmtpTransport implements Transport {
     return mx.flatMap((h) => h.addresses.map((ip) => ({ host: h.name, ip, port })));
   }
 
-  /** Closes idle connections. */
-  async close(): Promise<void> {
-    await this.#pool.close();
+  /** Closes idle connections; with `abort`, busy ones too. */
+  async close(opts: { abort?: boolean } = {}): Promise<void> {
+    await this.#pool.close(opts.abort);
   }
 }
 

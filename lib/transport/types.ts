@@ -64,8 +64,8 @@ export interface Transport {
     recipients: Recipient[],
     opts?: DeliverOptions,
   ): Promise<RecipientResult[]>;
-  /** Closes cached connections. */
-  close(): Promise<void>;
+  /** Closes cached connections; with `abort`, cuts deliveries in progress too. */
+  close(opts?: { abort?: boolean }): Promise<void>;
 }
 
 /** Per-call delivery options. */
