@@ -88,3 +88,21 @@ Deno.test("lmdb lookup closes and refuses further lookups; the registry caches i
   assertThrows(() => t.getBytes(new Uint8Array([1])), LookupError, "closed");
   await Deno.remove(path, { recursive: true });
 });
+
+Deno.test("lmdb lookup reopens a database renamed into place, keeps the old one meanwhile", async () => {
+  const base = await Deno.makeTempDir();
+  const live = `${base}/live`;
+  await makeLmdb([["k", "old"]], { path: live });
+  const t = LmdbLookup.open({ name: "t", path: live, checkInterval: 0 });
+  try {
+    assertEquals(await t.get("k"), "old");
+    await makeLmdb([["k", "new"]], { path: `${base}/next` });
+    await Deno.rename(live, `${base}/previous`);
+    assertEquals(await t.get("k"), "old"); // path missing: keep answering
+    await Deno.rename(`${base}/next`, live);
+    assertEquals(await t.get("k"), "new");
+  } finally {
+    t.close();
+    await Deno.remove(base, { recursive: true });
+  }
+});

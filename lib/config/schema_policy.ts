@@ -34,6 +34,7 @@ const lmdbTable = z.strictObject({
   path: z.string().min(1),
   database: z.string().default(""),
   library: z.string().default("liblmdb.so.0"),
+  check_interval: ms.prefault("1s"),
   ...cache,
 });
 

@@ -20,7 +20,13 @@ export type LookupTableConfig =
   & CacheConfig
   & (
     | { driver: "file"; path: string; mode?: FileLookupMode; check_interval?: number }
-    | { driver: "lmdb"; path: string; database?: string; library?: string }
+    | {
+      driver: "lmdb";
+      path: string;
+      database?: string;
+      library?: string;
+      check_interval?: number;
+    }
     | {
       driver: "redis";
       servers: string[];
@@ -115,6 +121,7 @@ export async function openLookup(
         path: config.path,
         database: config.database || undefined,
         library: config.library || undefined,
+        checkInterval: config.check_interval,
       });
     case "redis":
       return new RedisLookup({
