@@ -296,3 +296,43 @@ Deno.test("smtp transport authenticates to a smarthost with PLAIN or LOGIN", asy
     await Promise.all([plain.close(), login.close()]);
   }
 });
+
+Deno.test("smtp transport delivers over IPv6 to an MX with only an AAAA record", async () => {
+  const peer = await FakePeer.start({ hostname: "::1" });
+  const dns = await TestDnsServer.start([
+    { name: "v6.test", type: "MX", data: { preference: 10, exchange: "mx.v6.test" } },
+    { name: "mx.v6.test", type: "AAAA", data: "::1" },
+  ]);
+  const t = transport({
+    port: peer.port,
+    resolver: new Resolver({ servers: [dns.address], timeout: 500, attempts: 1 }),
+  });
+  try {
+    const [r] = await t.deliver(message(BODY), [rcpt("x@v6.test")]);
+    assertEquals([r.status, r.remote?.ip], ["delivered", "::1"]);
+  } finally {
+    await t.close();
+    await peer.close();
+    dns.close();
+  }
+});
+
+Deno.test("smtp transport with real smtp-sink: no 8BITMIME (-8) and 550 after DATA (-A)", async () => {
+  const no8 = await smtpSink({ args: ["-8"] });
+  const abort = await smtpSink({ args: ["-A", "0"] });
+  const t1 = transport({ hosts: [`127.0.0.1:${no8.port}`] });
+  const t2 = transport({ hosts: [`127.0.0.1:${abort.port}`] });
+  try {
+    const eight = message("Subject: caf\u00e9\r\n\r\ncaf\u00e9\r\n", { bodyType: "8BITMIME" });
+    const [a] = await t1.deliver(eight, [rcpt("a@dest.test")]);
+    assertEquals(a.status, "failed");
+    assertMatch(a.diagnostic, /8BITMIME/);
+    const [b] = await t1.deliver(message(BODY, { bodyType: "8BITMIME" }), [rcpt("a@dest.test")]);
+    assertEquals(b.status, "delivered"); // 7-bit content goes without BODY=8BITMIME
+    const [c] = await t2.deliver(message(BODY), [rcpt("a@dest.test")]);
+    assertEquals([c.status, c.reply?.code], ["failed", 550]);
+  } finally {
+    await Promise.all([t1.close(), t2.close()]);
+    await Promise.all([no8.stop(), abort.stop()]);
+  }
+});

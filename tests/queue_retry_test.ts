@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows } from "./helpers/assert.ts";
 import {
   DEFAULT_RETRY_RULES,
+  KeyedSemaphore,
   parseRetryRule,
   RetryRuleError,
   RetrySchedule,
@@ -47,4 +48,23 @@ Deno.test("RetrySchedule: next attempt by domain rules, null after the last cuto
   assertEquals(s.next("a.fast.test", t0, t0 + 90_000), t0 + 2 * M);
   assertEquals(s.next("other.test", t0, t0), t0 + 15 * M); // Exim's default
   assertEquals(s.next("other.test", t0, t0 + 4 * 24 * H), null);
+});
+
+Deno.test("KeyedSemaphore limits work per key and lets other keys through", async () => {
+  const sem = new KeyedSemaphore(2);
+  const a1 = await sem.acquire("a");
+  const a2 = await sem.acquire("a");
+  let third = false;
+  const a3 = sem.acquire("a").then((r) => {
+    third = true;
+    return r;
+  });
+  const b1 = await sem.acquire("b"); // another domain is not held up
+  await new Promise((r) => setTimeout(r, 10));
+  assertEquals(third, false);
+  a1();
+  (await a3)();
+  assertEquals(third, true);
+  a2();
+  b1();
 });

@@ -26,6 +26,8 @@ export interface FakePeerOptions {
   brokenTls?: boolean;
   /** Credentials accepted by AUTH PLAIN/LOGIN. */
   auth?: { username: string; password: string };
+  /** Address to listen on (default 127.0.0.1; `::1` for IPv6). */
+  hostname?: string;
   /** AUTH mechanisms advertised (default `PLAIN LOGIN`). */
   authMechanisms?: string;
 }
@@ -77,12 +79,17 @@ export class FakePeer {
       creds = new ServerCredentials(opts.tls.cert, opts.tls.key);
       await creds.load();
     }
-    return new FakePeer(Deno.listen({ hostname: "127.0.0.1", port: 0 }), opts, creds);
+    return new FakePeer(
+      Deno.listen({ hostname: opts.hostname ?? "127.0.0.1", port: 0 }),
+      opts,
+      creds,
+    );
   }
 
-  /** `127.0.0.1:port`. */
+  /** `127.0.0.1:port` (or `[::1]:port`). */
   get address(): string {
-    return `127.0.0.1:${this.port}`;
+    const h = this.#opts.hostname ?? "127.0.0.1";
+    return h.includes(":") ? `[${h}]:${this.port}` : `${h}:${this.port}`;
   }
 
   /** Stops listening and closes open sessions. */
