@@ -49,7 +49,7 @@ Deno.test("queue delivers by MX to a real Postfix: 250, 450 and 550 per recipien
   const lines: string[] = [];
   const runner = createQueueRunner(
     deliveryConfigSchema.parse({
-      dns: { servers: [dns.address], timeout: "1s" },
+      dns: { servers: [dns.address], timeout: "2s" },
       transport: { smtp: { port: pf.port, idle_timeout: "0s" } },
     }),
     {

@@ -143,7 +143,7 @@ Deno.test("smtp transport tries the next MX when the first refuses connections",
   ]);
   const t = transport({
     port: peer.port,
-    resolver: new Resolver({ servers: [dns.address], timeout: 500, attempts: 1 }),
+    resolver: new Resolver({ servers: [dns.address], timeout: 2000, attempts: 1 }),
   });
   try {
     const [r] = await t.deliver(message(BODY), [rcpt("x@dest.test")]);
@@ -161,7 +161,7 @@ Deno.test("smtp transport: NXDOMAIN and null MX fail, SERVFAIL defers", async ()
     { name: "nullmx.test", type: "MX", data: { preference: 0, exchange: "." } },
   ]);
   dns.fault("broken.test", "MX", "servfail");
-  const t = transport({ resolver: new Resolver({ servers: [dns.address], timeout: 300 }) });
+  const t = transport({ resolver: new Resolver({ servers: [dns.address], timeout: 2000 }) });
   try {
     const [a] = await t.deliver(message(BODY), [rcpt("x@nowhere.test")]);
     assertEquals(a.status, "failed");
@@ -305,7 +305,7 @@ Deno.test("smtp transport delivers over IPv6 to an MX with only an AAAA record",
   ]);
   const t = transport({
     port: peer.port,
-    resolver: new Resolver({ servers: [dns.address], timeout: 500, attempts: 1 }),
+    resolver: new Resolver({ servers: [dns.address], timeout: 2000, attempts: 1 }),
   });
   try {
     const [r] = await t.deliver(message(BODY), [rcpt("x@v6.test")]);

@@ -14,7 +14,7 @@ async function withDns(
 ): Promise<void> {
   const dns = await TestDnsServer.start(records);
   try {
-    await fn(new Resolver({ servers: [dns.address], timeout: 300, attempts: 1 }), dns);
+    await fn(new Resolver({ servers: [dns.address], timeout: 2000, attempts: 1 }), dns);
   } finally {
     dns.close();
   }
