@@ -1,7 +1,7 @@
 // The built-in rcpt rules must reproduce the server's relay control: own and relay domains
 // from anyone, other domains only from trusted networks or authenticated clients.
 import { LookupRegistry } from "../lib/lookup/mod.ts";
-import { makeContext, PolicyEngine, splitAddress } from "../lib/policy/mod.ts";
+import { formatDecision, makeContext, PolicyEngine, splitAddress } from "../lib/policy/mod.ts";
 import { assertEquals } from "./helpers/assert.ts";
 
 const relay = {
@@ -72,4 +72,22 @@ Deno.test("an explicit accept ends the rcpt stage before the built-in rules", as
   });
   const d = await e.evaluateStage("rcpt", ctx("a@partner.test", "198.51.100.7"));
   assertEquals([d.verb, d.builtin, d.ruleIndex], ["accept", false, 0]);
+});
+
+Deno.test("formatDecision shows each rule, why, and the verdict", async () => {
+  const e = PolicyEngine.create({
+    lookups: new LookupRegistry(),
+    acl: { rcpt: [{ warn: 'rcpt.local == "a"', add_header: ["X-A: 1"], log_message: "a!" }] },
+  });
+  const d = await e.evaluateStage("rcpt", ctx("a@elsewhere.net", "198.51.100.7"));
+  assertEquals(formatDecision("rcpt", d), [
+    `acl.rcpt[0] warn 'rcpt.local == "a"' -> true: rcpt.local = "a"`,
+    `built-in rcpt[0] accept 'rcpt.address.lowerAscii() == "postmaster"' -> false: rcpt.address = "a@elsewhere.net"`,
+    `built-in rcpt[1] accept 'domain_in(rcpt.domain, relay.domains)' -> false: rcpt.domain = "elsewhere.net", relay.domains = ["example.org","*.relay.test"]`,
+    `built-in rcpt[2] accept 'authenticated' -> false: authenticated = false`,
+    `built-in rcpt[3] accept 'in_cidr(client.ip, relay.trusted_networks)' -> false: client.ip = "198.51.100.7", relay.trusted_networks = ["127.0.0.0/8","::1/128","10.1.0.0/16"]`,
+    `built-in rcpt[4] deny 'true' -> true`,
+    "=> deny 554 5.7.1 <a@elsewhere.net>: Relay access denied (built-in rcpt[4])",
+    "   warning: a!",
+  ]);
 });

@@ -4,7 +4,7 @@ import { type CompiledExpr, type CompiledRule, compileRules, type RuleConfig } f
 import { DEFAULT_RCPT_RULES } from "./defaults.ts";
 import { callLabel, EvalState, type FunctionDeps, policyFunctions } from "./functions.ts";
 import type { RateLimiter } from "./ratelimit.ts";
-import { interpolate, safeText } from "./reply.ts";
+import { defaultReply, interpolate, type ReplyParts, safeText } from "./reply.ts";
 import { toBindings, valueAt } from "./context.ts";
 import {
   type Decision,
@@ -114,7 +114,7 @@ export class PolicyEngine {
       if (decision instanceof Promise) decision = await decision;
       if (decision) return decision;
     }
-    return finish(null, bindings, acc);
+    return finish(null, bindings, acc, defaultReply(stage, "accept"));
   }
 
   #evaluateRule(
@@ -286,9 +286,10 @@ function finish(
   rule: CompiledRule | null,
   bindings: Record<string, unknown>,
   acc: Acc,
+  passed?: ReplyParts,
 ): Decision {
   const verb = rule?.verb ?? "accept";
-  const reply = rule?.reply ?? { code: 250, enhanced: "2.0.0", text: "OK" };
+  const reply = rule?.reply ?? passed!;
   const accepted = verb === "accept" || verb === "discard";
   return {
     verb,

@@ -37,3 +37,4 @@ export {
 } from "./ratelimit.ts";
 export { openPolicy, type Policy, type PolicySettings } from "./setup.ts";
 export { relayResolver } from "./resolver.ts";
+export { formatDecision } from "./trace.ts";
