@@ -43,6 +43,7 @@ interface Setup {
   runner: QueueRunner;
   router: Router;
   lines: string[];
+  events: string[];
 }
 
 async function setup(
@@ -67,8 +68,16 @@ async function setup(
   });
   const lines: string[] = [];
   const log = { info: (t: string) => lines.push(t), warn: (t: string) => lines.push(t) };
-  const runner = new QueueRunner({ spool, router, hostname: "relay.test", log, ...extra });
-  return { spool, runner, router, lines };
+  const events: string[] = [];
+  const runner = new QueueRunner({
+    spool,
+    router,
+    hostname: "relay.test",
+    log,
+    onEvent: (e) => events.push(e.kind),
+    ...extra,
+  });
+  return { spool, runner, router, lines, events };
 }
 
 async function teardown(s: Setup): Promise<void> {
@@ -106,6 +115,7 @@ Deno.test("queue: a 5xx recipient bounces to the sender, the bounce is delivered
   try {
     const id = await enqueue(s.spool, ["good@dest.test", "bad@dest.test"]);
     const first = await s.runner.runOnce();
+    assertEquals(s.events, ["delivered", "failed", "bounce", "completed"]);
     assertEquals([first.delivered, first.failed, first.bounces], [1, 1, 1]);
     assertEquals(await s.spool.get(id), null);
     assert(s.lines.some((l) => l.startsWith(`${id} ** bad@dest.test`)));

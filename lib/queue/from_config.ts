@@ -9,7 +9,7 @@ import type { Spool } from "../spool/mod.ts";
 import { HostRetryMemory } from "../transport/mod.ts";
 import type { QueueLog } from "./log_lines.ts";
 import { type RetryPolicy, RetrySchedule } from "./retry_rules.ts";
-import { QueueRunner } from "./runner.ts";
+import { type DeliveryEvent, QueueRunner } from "./runner.ts";
 
 /** The delivery sections of the parsed config (lib/config/schema_delivery.ts), durations in ms. */
 export interface DeliverySettings {
@@ -44,6 +44,8 @@ export interface QueueDeps {
   log?: QueueLog;
   /** Lookup tables for routes with `lookup` (lib/lookup's LookupRegistry). */
   lookups?: RouteLookups;
+  /** Called for every delivery outcome (event hooks). */
+  onEvent?: (event: DeliveryEvent) => void;
 }
 
 /**
@@ -84,5 +86,6 @@ export function createQueueRunner(settings: DeliverySettings, deps: QueueDeps): 
     delayWarning: q.delay_warning,
     log: deps.log,
     closeRouter: true,
+    onEvent: deps.onEvent,
   });
 }

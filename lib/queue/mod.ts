@@ -23,6 +23,7 @@ export {
   retryTimes,
 } from "./retry_rules.ts";
 export {
+  type DeliveryEvent,
   QueueRunner,
   type QueueRunnerOptions,
   type RunSummary,

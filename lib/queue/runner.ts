@@ -45,7 +45,22 @@ export interface QueueRunnerOptions {
   now?: () => number;
   /** Close the router's transports in `stop()` (when the runner built them). */
   closeRouter?: boolean;
+  /** Called for every outcome (for event hooks: webhooks, commands, metrics). */
+  onEvent?: (event: DeliveryEvent) => void;
 }
+
+/** One delivery outcome, as given to `onEvent`. */
+export type DeliveryEvent =
+  | {
+    kind: "delivered" | "deferred" | "failed";
+    id: string;
+    transport: string;
+    result: RecipientResult;
+    /** For deferrals: when the next attempt is due. */
+    next?: number;
+  }
+  | { kind: "bounce" | "warning"; id: string; original: string }
+  | { kind: "completed"; id: string };
 
 /** What a pass did. */
 export interface RunSummary {
@@ -243,6 +258,14 @@ export class QueueRunner {
     });
   }
 
+  #emit(event: DeliveryEvent): void {
+    try {
+      this.#o.onEvent?.(event);
+    } catch (e) {
+      this.#log.warn(`event hook failed: ${(e as Error).message}`);
+    }
+  }
+
   /** Delivers one message's due recipients; one delivery per message at a time. */
   #deliver(id: string, force: boolean): Promise<void> {
     const running = this.#inFlight.get(id);
@@ -291,6 +314,7 @@ export class QueueRunner {
         };
         failures.push({ recipient: r, result });
         logFailed(this.#log, id, "-", result);
+        this.#emit({ kind: "failed", id, transport: "-", result });
       }
       let saving = Promise.resolve();
       await Promise.all(groups.map(async (g) => {
@@ -339,6 +363,7 @@ export class QueueRunner {
         r.lastError = undefined;
         this.#summary.delivered++;
         logDelivered(this.#log, env.id, transport, res);
+        this.#emit({ kind: "delivered", id: env.id, transport, result: res });
         changed = true;
         return;
       }
@@ -350,6 +375,7 @@ export class QueueRunner {
           r.nextAttempt = next;
           this.#summary.deferred++;
           logDeferred(this.#log, env.id, transport, res, next);
+          this.#emit({ kind: "deferred", id: env.id, transport, result: res, next });
           changed = true;
           return;
         }
@@ -362,6 +388,7 @@ export class QueueRunner {
       }
       failures.push({ recipient: r, result: res });
       logFailed(this.#log, env.id, transport, res);
+      this.#emit({ kind: "failed", id: env.id, transport, result: res });
     });
     return changed;
   }
@@ -385,6 +412,7 @@ export class QueueRunner {
     if (done) {
       await removeFinished(spool, env, [{ key: warnedKey(env.id), value: undefined, bytes: 64 }]);
       logCompleted(this.#log, env.id);
+      this.#emit({ kind: "completed", id: env.id });
       return true;
     }
     await this.#maybeWarn(env);
@@ -416,6 +444,7 @@ export class QueueRunner {
     });
     this.#summary.bounces++;
     logBounce(this.#log, id, env.id, env.sender, action === "failed" ? "bounce" : "warning");
+    this.#emit({ kind: action === "failed" ? "bounce" : "warning", id, original: env.id });
     this.#due.set(id, 0);
     if (this.#running) this.notify(id);
   }
