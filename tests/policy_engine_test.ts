@@ -280,3 +280,24 @@ Deno.test("policy: cached answers are used without waiting, in one pass", async 
   );
   assertEquals(lookups.stats().relay_domains, { driver: "memory", hits: 2, misses: 1, errors: 0 });
 });
+
+Deno.test("policy: concurrent sessions never see each other's answers", async () => {
+  const data: Record<string, string> = {};
+  for (let i = 0; i < 50; i++) data[`d${i}.test`] = `v${i}`;
+  const slow: Lookup = {
+    name: "t",
+    driver: "memory",
+    get: (k) => new Promise((r) => setTimeout(() => r(data[k] ?? null), Math.random() * 5)),
+    close() {},
+  };
+  const e = engine({
+    rcpt: [{
+      deny: 'lookup("t", rcpt.domain) != "v" + rcpt.local',
+      message: "5.7.1 mixed up {rcpt.address}",
+    }, { accept: "true" }],
+  }, [slow]);
+  const verdicts = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => e.evaluateStage("rcpt", rcptCtx(`${i}@d${i}.test`))),
+  );
+  assertEquals(verdicts.map((d) => d.verb), Array(50).fill("accept"));
+});
