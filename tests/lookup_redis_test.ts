@@ -176,3 +176,26 @@ Deno.test("redis error replies defer lookups and come back from call()", async (
     await redis.stop();
   }
 });
+
+Deno.test("redis replies split over many reads and pipelined commands arrive intact", async () => {
+  const redis = await startRedis();
+  const t = new RedisLookup({ name: "t", servers: [redis.server()], timeout: 5000 });
+  try {
+    const big = "x\r\n$5\r\n".repeat(40_000); // 280 KB with RESP-looking content
+    await t.call(["SET", "big", big]);
+    const values = await Promise.all([t.get("big"), t.call(["PING"]), t.get("big"), t.get("none")]);
+    assertEquals(values[0] === big && values[2] === big, true);
+    assertEquals([values[1], values[3]], ["PONG", null]);
+    await t.call(["RPUSH", "l", ...Array.from({ length: 500 }, (_, i) => `item${i}`)]);
+    const range = new RedisLookup({
+      name: "r",
+      servers: [redis.server()],
+      command: ["LRANGE", "{key}", "0", "-1"],
+    });
+    assertEquals((await range.members("l"))?.length, 500);
+    await range.close();
+  } finally {
+    await t.close();
+    await redis.stop();
+  }
+});
