@@ -9,7 +9,8 @@ import type { Spool } from "../spool/mod.ts";
 import { HostRetryMemory } from "../transport/mod.ts";
 import type { QueueLog } from "./log_lines.ts";
 import { type RetryPolicy, RetrySchedule } from "./retry_rules.ts";
-import { type DeliveryEvent, QueueRunner } from "./runner.ts";
+import { QueueRunner } from "./runner.ts";
+import type { DeliveryEvent } from "./types.ts";
 
 /** The delivery sections of the parsed config (lib/config/schema_delivery.ts), durations in ms. */
 export interface DeliverySettings {

@@ -22,11 +22,7 @@ export {
   RetrySchedule,
   retryTimes,
 } from "./retry_rules.ts";
-export {
-  type DeliveryEvent,
-  QueueRunner,
-  type QueueRunnerOptions,
-  type RunSummary,
-  startQueueRunner,
-} from "./runner.ts";
+export { QueueRunner, startQueueRunner } from "./runner.ts";
+export { type DeliveryEvent, type QueueRunnerOptions, type RunSummary } from "./types.ts";
+export { type Recorded, recordResults } from "./outcomes.ts";
 export { KeyedSemaphore, Semaphore } from "./semaphore.ts";

@@ -1,12 +1,5 @@
 import { type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
-import type { Router } from "../router/mod.ts";
-import {
-  type Envelope,
-  type Mutation,
-  type Recipient,
-  removeFinished,
-  type Spool,
-} from "../spool/mod.ts";
+import { type Envelope, type Mutation, type Recipient, removeFinished } from "../spool/mod.ts";
 import { domainOf, type OutboundMessage, type RecipientResult } from "../transport/mod.ts";
 import {
   logBounce,
@@ -18,60 +11,10 @@ import {
   silentLog,
 } from "./log_lines.ts";
 import { dueForWarning, envelopeMutation, queueNotice, warnedKey } from "./notices.ts";
+import { recordResults } from "./outcomes.ts";
 import { RetrySchedule } from "./retry_rules.ts";
+import type { DeliveryEvent, QueueRunnerOptions, RunSummary } from "./types.ts";
 import { KeyedSemaphore, Semaphore } from "./semaphore.ts";
-
-/** Settings of the queue runner (`[queue]`, `[[retry]]`). */
-export interface QueueRunnerOptions {
-  /** The spool to deliver from. */
-  spool: Spool;
-  /** Routes recipients to transports. */
-  router: Router;
-  /** Retry rules (default: Exim's). */
-  retry?: RetrySchedule;
-  /** Our host name, for bounces. */
-  hostname: string;
-  /** Deliveries in flight at once (default 20). */
-  concurrency?: number;
-  /** Deliveries in flight per recipient domain (default 10). */
-  maxPerDomain?: number;
-  /** Scan the whole queue at least this often, ms (default 60 000). */
-  interval?: number;
-  /** Send a delay warning once a message is this old, ms (0 or absent: never). */
-  delayWarning?: number;
-  /** The main log (lib/log's Logger fits). */
-  log?: QueueLog;
-  /** The clock (tests). */
-  now?: () => number;
-  /** Close the router's transports in `stop()` (when the runner built them). */
-  closeRouter?: boolean;
-  /** Called for every outcome (for event hooks: webhooks, commands, metrics). */
-  onEvent?: (event: DeliveryEvent) => void;
-}
-
-/** One delivery outcome, as given to `onEvent`. */
-export type DeliveryEvent =
-  | {
-    kind: "delivered" | "deferred" | "failed";
-    id: string;
-    transport: string;
-    result: RecipientResult;
-    /** For deferrals: when the next attempt is due. */
-    next?: number;
-  }
-  | { kind: "bounce" | "warning"; id: string; original: string }
-  | { kind: "completed"; id: string };
-
-/** What a pass did. */
-export interface RunSummary {
-  /** Messages looked at. */
-  messages: number;
-  delivered: number;
-  deferred: number;
-  failed: number;
-  /** Bounces and delay warnings queued. */
-  bounces: number;
-}
 
 /**
  * Delivers what the spool holds: each recipient when due, by its route, with retry rules,
@@ -258,14 +201,6 @@ export class QueueRunner {
     });
   }
 
-  #emit(event: DeliveryEvent): void {
-    try {
-      this.#o.onEvent?.(event);
-    } catch (e) {
-      this.#log.warn(`event hook failed: ${(e as Error).message}`);
-    }
-  }
-
   /** Delivers one message's due recipients; one delivery per message at a time. */
   #deliver(id: string, force: boolean): Promise<void> {
     const running = this.#inFlight.get(id);
@@ -313,14 +248,14 @@ export class QueueRunner {
           diagnostic: `No route for domain ${domainOf(r.address)}`,
         };
         failures.push({ recipient: r, result });
-        logFailed(this.#log, id, "-", result);
-        this.#emit({ kind: "failed", id, transport: "-", result });
+        this.#report({ kind: "failed", id, transport: "-", result });
       }
       let saving = Promise.resolve();
       await Promise.all(groups.map(async (g) => {
         const domain = domainOf(g.recipients[0].address);
-        const releaseGlobal = await this.#global.acquire();
+        // Domain slot first: waiting for a busy domain must not hold a global slot.
         const releaseDomain = await this.#perDomain.acquire(domain);
+        const releaseGlobal = await this.#global.acquire();
         let results: RecipientResult[];
         try {
           results = await g.transport.deliver(message, g.recipients, { force });
@@ -345,6 +280,37 @@ export class QueueRunner {
     return await this.#finish(env, failures, dirty) ? null : env;
   }
 
+  /** Logs, counts and hands on one outcome: every log line of the queue is written here. */
+  #report(e: DeliveryEvent): void {
+    switch (e.kind) {
+      case "delivered":
+        this.#summary.delivered++;
+        logDelivered(this.#log, e.id, e.transport, e.result);
+        break;
+      case "deferred":
+        this.#summary.deferred++;
+        logDeferred(this.#log, e.id, e.transport, e.result, e.next ?? 0);
+        break;
+      case "failed":
+        this.#summary.failed++;
+        logFailed(this.#log, e.id, e.transport, e.result);
+        break;
+      case "bounce":
+      case "warning":
+        this.#summary.bounces++;
+        logBounce(this.#log, e.id, e.original, e.to, e.kind);
+        break;
+      case "completed":
+        logCompleted(this.#log, e.id);
+        break;
+    }
+    try {
+      this.#o.onEvent?.(e);
+    } catch (err) {
+      this.#log.warn(`event hook failed: ${(err as Error).message}`);
+    }
+  }
+
   /** Records results on the recipients; failures are collected for one bounce. */
   #apply(
     env: Envelope,
@@ -353,44 +319,14 @@ export class QueueRunner {
     transport: string,
     failures: ReportedRecipient[],
   ): boolean {
-    let changed = false;
-    const now = this.#now();
-    results.forEach((res, i) => {
-      const r = recipients[i];
-      r.attempts++;
-      if (res.status === "delivered") {
-        r.status = "delivered";
-        r.lastError = undefined;
-        this.#summary.delivered++;
-        logDelivered(this.#log, env.id, transport, res);
-        this.#emit({ kind: "delivered", id: env.id, transport, result: res });
-        changed = true;
-        return;
-      }
-      r.lastError = res.diagnostic.slice(0, 1000);
-      if (res.status === "deferred") {
-        const next = this.#retry.next(domainOf(r.address), env.received, now);
-        if (next !== null) {
-          r.status = "deferred";
-          r.nextAttempt = next;
-          this.#summary.deferred++;
-          logDeferred(this.#log, env.id, transport, res, next);
-          this.#emit({ kind: "deferred", id: env.id, transport, result: res, next });
-          changed = true;
-          return;
-        }
-        res = {
-          ...res,
-          status: "failed",
-          diagnostic:
-            `Retry time not reached for any host after a long failure period; last error: ${res.diagnostic}`,
-        };
-      }
-      failures.push({ recipient: r, result: res });
-      logFailed(this.#log, env.id, transport, res);
-      this.#emit({ kind: "failed", id: env.id, transport, result: res });
+    const rec = recordResults(env, recipients, results, {
+      transport,
+      now: this.#now(),
+      retry: this.#retry,
     });
-    return changed;
+    for (const e of rec.events) this.#report(e);
+    failures.push(...rec.failures);
+    return rec.changed;
   }
 
   /**
@@ -400,7 +336,6 @@ export class QueueRunner {
   async #finish(env: Envelope, failures: ReportedRecipient[], dirty: boolean): Promise<boolean> {
     const spool = this.#o.spool;
     for (const f of failures) f.recipient.status = "failed";
-    this.#summary.failed += failures.length;
     const notify = failures.filter((f) => wantsNotice(env, f.recipient, "failed"));
     const done = env.recipients.every((r) => r.status === "delivered" || r.status === "failed");
     if (notify.length > 0) {
@@ -411,8 +346,7 @@ export class QueueRunner {
     // Removal is the commit that records the last deliveries when the message is done.
     if (done) {
       await removeFinished(spool, env, [{ key: warnedKey(env.id), value: undefined, bytes: 64 }]);
-      logCompleted(this.#log, env.id);
-      this.#emit({ kind: "completed", id: env.id });
+      this.#report({ kind: "completed", id: env.id });
       return true;
     }
     await this.#maybeWarn(env);
@@ -442,9 +376,12 @@ export class QueueRunner {
       now: this.#now(),
       extra,
     });
-    this.#summary.bounces++;
-    logBounce(this.#log, id, env.id, env.sender, action === "failed" ? "bounce" : "warning");
-    this.#emit({ kind: action === "failed" ? "bounce" : "warning", id, original: env.id });
+    this.#report({
+      kind: action === "failed" ? "bounce" : "warning",
+      id,
+      original: env.id,
+      to: env.sender,
+    });
     this.#due.set(id, 0);
     if (this.#running) this.notify(id);
   }

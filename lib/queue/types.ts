@@ -1,0 +1,57 @@
+import type { Router } from "../router/mod.ts";
+import type { Spool } from "../spool/mod.ts";
+import type { RecipientResult } from "../transport/mod.ts";
+import type { QueueLog } from "./log_lines.ts";
+import type { RetrySchedule } from "./retry_rules.ts";
+
+/** Settings of the queue runner (`[queue]`, `[[retry]]`). */
+export interface QueueRunnerOptions {
+  /** The spool to deliver from. */
+  spool: Spool;
+  /** Routes recipients to transports. */
+  router: Router;
+  /** Retry rules (default: Exim's). */
+  retry?: RetrySchedule;
+  /** Our host name, for bounces. */
+  hostname: string;
+  /** Deliveries in flight at once (default 20). */
+  concurrency?: number;
+  /** Deliveries in flight per recipient domain (default 10). */
+  maxPerDomain?: number;
+  /** Scan the whole queue at least this often, ms (default 60 000). */
+  interval?: number;
+  /** Send a delay warning once a message is this old, ms (0 or absent: never). */
+  delayWarning?: number;
+  /** The main log (lib/log's Logger fits). */
+  log?: QueueLog;
+  /** The clock (tests). */
+  now?: () => number;
+  /** Close the router's transports in `stop()` (when the runner built them). */
+  closeRouter?: boolean;
+  /** Called for every outcome (for event hooks: webhooks, commands, metrics). */
+  onEvent?: (event: DeliveryEvent) => void;
+}
+
+/** One delivery outcome, as given to `onEvent`. */
+export type DeliveryEvent =
+  | {
+    kind: "delivered" | "deferred" | "failed";
+    id: string;
+    transport: string;
+    result: RecipientResult;
+    /** For deferrals: when the next attempt is due. */
+    next?: number;
+  }
+  | { kind: "bounce" | "warning"; id: string; original: string; to: string }
+  | { kind: "completed"; id: string };
+
+/** What a pass did. */
+export interface RunSummary {
+  /** Messages looked at. */
+  messages: number;
+  delivered: number;
+  deferred: number;
+  failed: number;
+  /** Bounces and delay warnings queued. */
+  bounces: number;
+}
