@@ -116,10 +116,13 @@ Deno.test("resolver caches answers for their TTL and skips a dead server", async
     assertEquals(await r.resolveA("c.test"), ["192.0.2.3"]);
     assertEquals(await r.resolveA("c.test"), ["192.0.2.3"]);
     assertEquals(dns.queries.length, 1);
+    const r1 = resolverFor(dns);
+    await Promise.all([r1.resolveA("c.test"), r1.resolveA("c.test"), r1.resolveA("c.test")]);
+    assertEquals(dns.queries.length, 2); // three concurrent lookups, one query
     const r0 = resolverFor(dns, { cache: false });
     await r0.resolveA("c.test");
     await r0.resolveA("c.test");
-    assertEquals(dns.queries.length, 3);
+    assertEquals(dns.queries.length, 4);
   } finally {
     dns.close();
   }

@@ -57,6 +57,7 @@ export class Resolver {
   #opts: ResolverOptions;
   #servers?: Promise<{ servers: HostPort[]; timeout: number; attempts: number }>;
   #cache = new DnsCache<DnsResult>();
+  #pending = new Map<string, Promise<DnsResult>>();
 
   /** Creates a resolver; nothing is read or sent until the first lookup. */
   constructor(opts: ResolverOptions = {}) {
@@ -92,11 +93,20 @@ export class Resolver {
     const key = `${type} ${qname}`;
     const cached = this.#opts.cache === false ? undefined : this.#cache.get(key);
     if (cached) return cached;
-    const result = await this.#follow(qname, type);
-    if (this.#opts.cache !== false) {
-      this.#cache.set(key, result, Math.min(result.ttl, this.#opts.maxTtl ?? 86400));
+    // Concurrent lookups of the same name share one query.
+    const pending = this.#pending.get(key);
+    if (pending) return await pending;
+    const p = this.#follow(qname, type);
+    this.#pending.set(key, p);
+    try {
+      const result = await p;
+      if (this.#opts.cache !== false) {
+        this.#cache.set(key, result, Math.min(result.ttl, this.#opts.maxTtl ?? 86400));
+      }
+      return result;
+    } finally {
+      this.#pending.delete(key);
     }
-    return result;
   }
 
   async #follow(qname: string, type: RecordType): Promise<DnsResult> {

@@ -127,7 +127,9 @@ export class SmtpConnection {
     this.#reader = new ReplyReader(this.#stream);
     const greeting = await this.#reader.read(o.timeouts.command, "the greeting");
     this.remote.greeting = firstLine(greeting);
-    if (greeting.code !== 220) this.#refuse("the greeting", greeting);
+    // A 5xx greeting means "not here, not now" for this host (RFC 5321 3.1): like Postfix
+    // (smtp_skip_5xx_greeting) we try the next host and defer rather than bounce.
+    if (greeting.code !== 220) this.#refuse("the greeting", greeting, false);
     await this.#hello();
     if (useTls && this.extensions.has("STARTTLS")) {
       await this.#starttls();
@@ -138,11 +140,11 @@ export class SmtpConnection {
   }
 
   /** Throws for a non-success reply: 5xx permanent, 4xx temporary; 421 closes. */
-  #refuse(after: string, r: SmtpReply): never {
+  #refuse(after: string, r: SmtpReply, permanent = r.code >= 500): never {
     throw new SmtpClientError(
       `SMTP error from remote mail server after ${after}: ${formatReply(r)}`,
       {
-        permanent: r.code >= 500,
+        permanent,
         reply: r,
         connectionLost: r.code === 421,
       },
