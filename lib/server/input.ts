@@ -15,19 +15,32 @@ export interface Line {
 
 const LF = 10;
 const CR = 13;
+const BUFFER_SIZE = 64 * 1024;
+
+// Input buffers are reused across connections: one 64 KiB allocation per connection
+// would otherwise be most of the garbage a short session makes.
+const pool: Uint8Array[] = [];
+const POOL_MAX = 256;
 
 /**
  * One reusable input buffer per connection (DESIGN.md: read into one ≥ 64 KiB buffer, scan
  * for line ends, decode text only for commands). The stream can be swapped for STARTTLS.
  */
 export class InputBuffer {
-  #buf = new Uint8Array(64 * 1024);
+  #buf = pool.pop() ?? new Uint8Array(BUFFER_SIZE);
   #start = 0;
   #end = 0;
   #stream: ByteStream;
   #pending: Promise<number | null> | null = null;
   #pendingDone = false;
   #skipping = false; // dropping the rest of an overlong line
+  #expired = false;
+  /**
+   * When the current wait for input must end (epoch ms; Infinity when not waiting). The
+   * server's sweeper compares it with the clock and calls {@linkcode InputBuffer.expire}:
+   * one timer for all sessions instead of one per read.
+   */
+  deadline = Infinity;
 
   /** Reads from `stream`. */
   constructor(stream: ByteStream) {
@@ -91,21 +104,42 @@ export class InputBuffer {
   }
 
   /**
-   * Waits for more input, at most `timeoutMs`. A timed-out read stays pending; the caller
-   * closes the connection then.
+   * Waits for more input, at most `timeoutMs` (enforced by the server's sweeper, which
+   * closes the stream after {@linkcode InputBuffer.expire}).
    */
   async fill(timeoutMs: number): Promise<FillResult> {
+    if (this.#expired) return "timeout";
+    this.startRead();
+    this.deadline = Date.now() + timeoutMs;
+    let n: number | null;
+    try {
+      n = await this.#pending!;
+    } catch {
+      n = null; // reset by peer, or closed by the sweeper
+    } finally {
+      this.deadline = Infinity;
+    }
+    this.#pending = null;
+    if (this.#expired) return "timeout";
+    if (n === null) return "eof";
+    this.#end += n;
+    return "data";
+  }
+
+  /**
+   * Waits for more input for at most `ms` with a timer of its own, and leaves the read
+   * pending on timeout so the session can go on (PROXY header deadline).
+   */
+  async fillWithin(ms: number): Promise<FillResult> {
     this.startRead();
     const pending = this.#pending!;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((
-      r,
-    ) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+    const late = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
     let n: number | null | "timeout";
     try {
-      n = await Promise.race([pending, timeout]);
+      n = await Promise.race([pending, late]);
     } catch {
-      n = null; // reset by peer
+      n = null;
     } finally {
       clearTimeout(timer);
     }
@@ -114,6 +148,25 @@ export class InputBuffer {
     if (n === null) return "eof";
     this.#end += n;
     return "data";
+  }
+
+  /** Marks the current wait as timed out; the caller then closes the stream to end it. */
+  expire(): void {
+    this.#expired = true;
+  }
+
+  /** Tells whether the wait timed out. */
+  get expired(): boolean {
+    return this.#expired;
+  }
+
+  /** Gives the buffer back to the pool (the session is over; no read may be pending). */
+  release(): void {
+    if (this.#pending === null && this.#buf.length === BUFFER_SIZE && pool.length < POOL_MAX) {
+      pool.push(this.#buf);
+    }
+    this.#buf = new Uint8Array(0);
+    this.#start = this.#end = 0;
   }
 
   /**

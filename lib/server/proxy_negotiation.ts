@@ -37,7 +37,7 @@ export async function negotiateProxy(s: Session, timeoutMs: number): Promise<Pro
       break;
     }
     const left = deadline - Date.now();
-    const fill = left > 0 ? await s.input.fill(left) : "timeout";
+    const fill = left > 0 ? await s.input.fillWithin(left) : "timeout";
     if (fill === "eof") {
       s.close();
       return null;

@@ -52,6 +52,7 @@ export class SmtpServer {
   #proxyTrusted: CidrList;
   #baseDeps: Omit<SessionDeps, "listener">;
   #closing = false;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     opts: ServerOptions,
@@ -96,6 +97,12 @@ export class SmtpServer {
       server.#listeners.forEach((l) => l.close());
       throw e;
     }
+    // One timer enforces every session's command and data timeouts.
+    const every = Math.min(
+      1000,
+      Math.max(25, Math.min(c.smtp.command_timeout, c.smtp.data_timeout) / 4),
+    );
+    server.#sweeper = setInterval(() => server.#sweep(), every);
     return server;
   }
 
@@ -135,6 +142,8 @@ export class SmtpServer {
   }
 
   async #handle(conn: Deno.Conn, deps: SessionDeps): Promise<void> {
+    // Replies are written whole, one write per batch: Nagle would only add delay.
+    (conn as Deno.TcpConn).setNoDelay?.(true);
     const remote = conn.remoteAddr as Deno.NetAddr;
     const peer: Peer = { ip: normalizeIP(remote.hostname), port: remote.port };
     const s = new Session(conn, connStream(conn), deps, peer);
@@ -184,6 +193,7 @@ export class SmtpServer {
       if (!s.closed) await s.run();
     } finally {
       s.close();
+      s.input.release();
       this.#sessions.delete(s);
       if (counted) {
         const left = (this.#perIp.get(counted) ?? 1) - 1;
@@ -191,6 +201,11 @@ export class SmtpServer {
         else this.#perIp.set(counted, left);
       }
     }
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const s of this.#sessions) if (s.input.deadline < now) s.expire();
   }
 
   /** Sessions in progress. */
@@ -209,6 +224,7 @@ export class SmtpServer {
    */
   async close(graceMs = 0): Promise<void> {
     this.#closing = true;
+    clearInterval(this.#sweeper);
     for (const l of this.#listeners) {
       try {
         l.close();

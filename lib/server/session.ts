@@ -128,6 +128,17 @@ export class Session {
     this.stream.close();
   }
 
+  /**
+   * Ends a wait for input that ran past its deadline: 421 4.4.2, then close. Called by the
+   * server's sweeper; the pending read then ends and the session sees "timeout".
+   */
+  expire(): void {
+    if (this.closed) return;
+    this.input.expire();
+    const r = reply(421, "4.4.2", `${this.config.server.hostname} Timeout, closing connection`);
+    this.stream.write(r.toBytes()).catch(() => {}).finally(() => this.close());
+  }
+
   /** Logs a rejected command in Exim's style. */
   logReject(command: string, r: Reply): void {
     const from = this.tx ? ` F=<${this.tx.sender}>` : "";
@@ -180,13 +191,11 @@ export class Session {
           break;
         }
         if (r === "timeout") {
+          // The server's sweeper has sent 421 and closed the connection.
           this.deps.log.info(`SMTP command timeout on connection from ${this.hostText}`, {
             event: "timeout",
             ip: this.peer.ip,
           });
-          await this.sendAndClose(
-            reply(421, "4.4.2", `${this.config.server.hostname} Timeout, closing connection`),
-          );
           break;
         }
         continue;

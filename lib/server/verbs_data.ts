@@ -1,6 +1,6 @@
 import { DotDecoder, type Reply, reply } from "../smtp/mod.ts";
 import { BodyWriter, type Envelope, newMessageId, SpoolError } from "../spool/mod.ts";
-import type { Session } from "./session.ts";
+import { NO_REPLY, type Session } from "./session.ts";
 import type { Transaction } from "./transaction.ts";
 import { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
 import { headerSection, headerValue } from "./headers.ts";
@@ -67,7 +67,7 @@ export async function DATA(s: Session, arg: string): Promise<Reply> {
       if (end >= 0) break;
     }
     const stop = await waitForData(s);
-    if (stop) return abort(s, stop);
+    if (stop) return abort(s);
   }
   if (decoder.bareLf || decoder.bareCr) {
     s.deps.log.debug(`${id} message from ${s.hostText} had bare CR or LF`, { id });
@@ -85,13 +85,11 @@ export async function DATA(s: Session, arg: string): Promise<Reply> {
   return await finishMessage(s, tx, id, body, headerLength);
 }
 
-function abort(s: Session, why: "eof" | "timeout"): Reply {
+/** The client is gone or timed out (the sweeper already said 421): nothing is spooled. */
+function abort(s: Session): Reply {
   s.tx = null;
-  if (why === "timeout") {
-    return reply(421, "4.4.2", `${s.config.server.hostname} Timeout, closing connection`).closing();
-  }
   s.close();
-  return reply(421, "4.4.2", "Connection lost").closing();
+  return NO_REPLY;
 }
 
 /** BDAT (RFC 3030 2): a chunk of exactly `size` octets; the LAST one ends the message. */
@@ -124,7 +122,7 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
     }
     if (remaining > 0) {
       const stop = await waitForData(s);
-      if (stop) return abort(s, stop);
+      if (stop) return abort(s);
     }
   }
   if (error) {

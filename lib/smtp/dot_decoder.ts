@@ -52,7 +52,22 @@ export class DotDecoder {
   feed(input: Uint8Array, emit: (piece: Uint8Array) => void): number {
     const normalize = this.#mode === "normalize";
     let seg = 0; // start of the pending run of input bytes to emit unchanged
+    // Positions of the next LF and CR at or after i (-1: none left), each found once, so
+    // hostile input full of bare CRs still costs linear time.
+    let lf = -2;
+    let cr = -2;
     for (let i = 0; i < input.length; i++) {
+      if (this.#state === MID_LINE) {
+        // Fast path: jump over the rest of an ordinary line ending in CRLF with native scans.
+        if (lf !== -1 && lf < i) lf = input.indexOf(LF, i);
+        if (cr !== -1 && cr < i) cr = input.indexOf(CR, i);
+        if (lf < 0 && cr < 0) break; // no line end left in this input: all of it is data
+        if (lf > i && cr === lf - 1) {
+          i = lf;
+          this.#state = LINE_START;
+          continue;
+        }
+      }
       const b = input[i];
       const state = this.#state;
       if (state === SAW_CR) {

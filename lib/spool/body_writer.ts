@@ -7,7 +7,8 @@ import { CHUNK_SIZE } from "./spool.ts";
  */
 export class BodyWriter {
   #chunks: Uint8Array[] = [];
-  #current = new Uint8Array(CHUNK_SIZE);
+  // The first chunk starts small and grows: most messages are far below CHUNK_SIZE.
+  #current = new Uint8Array(16 * 1024);
   #used = 0;
   #max: number;
   /** Bytes written so far (including any past the maximum). */
@@ -29,7 +30,12 @@ export class BodyWriter {
     if (this.tooBig) return;
     let off = 0;
     while (off < piece.length) {
-      const n = Math.min(CHUNK_SIZE - this.#used, piece.length - off);
+      if (this.#used === this.#current.length && this.#current.length < CHUNK_SIZE) {
+        const grown = new Uint8Array(Math.min(CHUNK_SIZE, this.#current.length * 4));
+        grown.set(this.#current);
+        this.#current = grown;
+      }
+      const n = Math.min(this.#current.length - this.#used, piece.length - off);
       this.#current.set(piece.subarray(off, off + n), this.#used);
       this.#used += n;
       off += n;
