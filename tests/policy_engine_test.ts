@@ -168,14 +168,16 @@ Deno.test("policy: a failed lookup defers (4xx) and never fails open", async () 
 Deno.test("policy: runtime errors and non-boolean results defer with the rule named", async () => {
   const e = engine({
     rcpt: [{ deny: 'message.headers["x-missing"][0] == "y"' }, { accept: "true" }],
-    mail: [{ accept: "vars.x" }],
+    mail: [{ warn: "false", set: { x: '"text"' } }, { accept: "vars.x" }],
   });
   const d = await e.evaluateStage("rcpt", rcptCtx("a@example.org"));
   assertEquals([d.verb, d.code], ["defer", 451]);
   assertEquals(d.logMessage.startsWith("acl.rcpt[0] deny condition failed"), true);
-  const m = await e.evaluateStage("mail", makeContext({ vars: { x: "text" } }));
-  assertEquals(m.verb, "defer");
-  assert(m.logMessage.includes("not true or false"), m.logMessage);
+  for (const vars of [{}, { x: "text" }]) {
+    const m = await e.evaluateStage("mail", makeContext({ vars }));
+    assertEquals(m.verb, "defer");
+    assert(m.logMessage.includes("not true or false"), m.logMessage);
+  }
 });
 
 Deno.test("policy: compile errors name the stage, rule and key", () => {
@@ -200,6 +202,11 @@ Deno.test("policy: compile errors name the stage, rule and key", () => {
     [{ rcpt: [{ deny: "true", set: { n: "1 +" } }] }, "acl.rcpt[0].set.n: syntax error"],
     [{ rcpt: [{ deny: "true", accept: "true" }] }, "exactly one"],
     [{ connect: [{ deny: "[1].all(x, y)" }] }, "unknown name y"],
+    [
+      { mail: [{ deny: 'vars.m_scroe == "1"' }, { warn: "true", set: { m_score: "1" } }] },
+      "unknown variable vars.m_scroe",
+    ],
+    [{ mail: [{ deny: "true", message: "{vars.nope}" }] }, "unknown variable vars.nope"],
   ];
   const t = memoryTable("t", {});
   for (const [acl, text] of cases) {

@@ -48,6 +48,8 @@ export interface CompileOptions {
   env: CelEnv;
   /** Configured lookup table names; a literal unknown name in lookup()/in_list() is an error. */
   tables?: ReadonlySet<string>;
+  /** Variable names some rule sets; reading any other `vars.NAME` is an error. */
+  vars?: ReadonlySet<string>;
   /** Marks the rules as built-in (for traces). */
   builtin?: boolean;
 }
@@ -107,10 +109,10 @@ function compileRule(
     const parsed = parseMessage(rule.message, verb, reply);
     if (typeof parsed === "string") fail("message", parsed);
     else reply = parsed;
-    checkPlaceholders(rule.message, (d) => fail("message", d));
+    checkPlaceholders(rule.message, options, (d) => fail("message", d));
   }
   const headers = rule.add_header ?? [];
-  headers.forEach((h) => checkPlaceholders(h, (d) => fail("add_header", d)));
+  headers.forEach((h) => checkPlaceholders(h, options, (d) => fail("add_header", d)));
   const set = Object.entries(rule.set ?? {}).map(([name, source]): [string, CompiledExpr] => [
     name,
     compileExpr(source, options, (d) => fail(`set.${name}`, d), false),
@@ -127,9 +129,21 @@ function compileRule(
   };
 }
 
-function checkPlaceholders(template: string, fail: (detail: string) => never): void {
+function checkPlaceholders(
+  template: string,
+  options: CompileOptions,
+  fail: (detail: string) => never,
+): void {
   for (const p of placeholders(template)) {
-    if (!CONTEXT_NAMES.has(p.split(".")[0])) fail(`unknown placeholder {${p}}`);
+    const [root, field] = p.split(".");
+    if (!CONTEXT_NAMES.has(root)) fail(`unknown placeholder {${p}}`);
+    if (root === "vars" && field) checkVar(field, options, fail);
+  }
+}
+
+function checkVar(name: string, options: CompileOptions, fail: (detail: string) => never): void {
+  if (options.vars && !options.vars.has(name)) {
+    fail(`unknown variable vars.${name}: no rule sets it (set = { ${name} = "..." })`);
   }
 }
 
@@ -194,6 +208,11 @@ function checkNode(
     case "selectExpr": {
       const path = selectPath(node);
       if (path && !scope.has(path.split(".")[0])) info.paths.add(path);
+      if (
+        path?.startsWith("vars.") || (k.value.testOnly && selectPath(k.value.operand) === "vars")
+      ) {
+        checkVar(k.value.field, options, fail);
+      }
       return walk(k.value.operand);
     }
     case "listExpr":

@@ -50,13 +50,16 @@ export class PolicyEngine {
   readonly #defaults: CompiledRule[];
   readonly #current: FunctionDeps["current"];
   readonly #maxRounds: number;
+  readonly #vars: string[];
 
   private constructor(
     rules: Map<Stage, CompiledRule[]>,
     defaults: CompiledRule[],
     current: FunctionDeps["current"],
     rounds: number,
+    vars: string[],
   ) {
+    this.#vars = vars;
     this.#rules = rules;
     this.#defaults = defaults;
     this.#current = current;
@@ -84,13 +87,16 @@ export class PolicyEngine {
       }),
     });
     const tables = new Set(options.lookups.names());
+    const vars = new Set(
+      STAGES.flatMap((st) => (options.acl?.[st] ?? []).flatMap((r) => Object.keys(r.set ?? {}))),
+    );
     const rules = new Map<Stage, CompiledRule[]>();
     for (const stage of STAGES) {
       const list = options.acl?.[stage];
-      if (list) rules.set(stage, compileRules(stage, list, { env, tables }));
+      if (list) rules.set(stage, compileRules(stage, list, { env, tables, vars }));
     }
     const defaults = compileRules("rcpt", DEFAULT_RCPT_RULES, { env, builtin: true });
-    return new PolicyEngine(rules, defaults, current, options.maxLookupRounds ?? 4);
+    return new PolicyEngine(rules, defaults, current, options.maxLookupRounds ?? 4, [...vars]);
   }
 
   /** True when the stage has configured rules (stages without rules always accept). */
@@ -105,7 +111,10 @@ export class PolicyEngine {
   async evaluateStage(stage: Stage, ctx: PolicyContext): Promise<Decision> {
     const state = new EvalState();
     const bindings = toBindings(ctx);
-    const acc: Acc = { headers: [], warnings: [], trace: [] };
+    // Variables some rule sets but nobody has set yet read as null.
+    const vars = bindings.vars as Map<string, unknown>;
+    for (const name of this.#vars) if (!vars.has(name)) vars.set(name, null);
+    const acc: Acc = { headers: [], warnings: [], trace: [], vars: { ...ctx.vars } };
     let rules = this.#rules.get(stage) ?? [];
     if (stage === "rcpt") rules = [...rules, ...this.#defaults];
     for (const rule of rules) {
@@ -142,7 +151,7 @@ export class PolicyEngine {
           ? new Error(`condition gave ${describe(r.value)}, not true or false`)
           : r.error;
         trace.why = [r.why, error.message].filter(Boolean).join("; ");
-        return errorDecision(stage, rule, error, bindings, acc);
+        return errorDecision(stage, rule, error, acc);
       }
       trace.result = r.value;
       if (!r.value) return null;
@@ -166,9 +175,10 @@ export class PolicyEngine {
       if (value instanceof Error) {
         trace.result = "error";
         trace.why = `set.${name}: ${value.message}`;
-        return errorDecision(stage, rule, value, bindings, acc);
+        return errorDecision(stage, rule, value, acc);
       }
-      bindings.vars = new Map([...(bindings.vars as Map<string, VarValue>), [name, value]]);
+      (bindings.vars as Map<string, VarValue>).set(name, value);
+      acc.vars[name] = value;
     }
     return conclude(rule, bindings, acc);
   }
@@ -236,7 +246,12 @@ export class PolicyEngine {
   }
 }
 
-type Acc = { headers: string[]; warnings: string[]; trace: RuleTrace[] };
+type Acc = {
+  headers: string[];
+  warnings: string[];
+  trace: RuleTrace[];
+  vars: Record<string, VarValue>;
+};
 
 const NO_NOTES: ReadonlySet<string> = new Set();
 
@@ -299,7 +314,7 @@ function finish(
     logMessage: rule?.logMessage ? safeText(interpolate(rule.logMessage, bindings)) : "",
     warnings: acc.warnings,
     headers: accepted || verb === "warn" ? acc.headers : [],
-    vars: Object.fromEntries(bindings.vars as Map<string, VarValue>),
+    vars: acc.vars,
     ruleIndex: rule?.index ?? -1,
     builtin: rule?.builtin ?? false,
     trace: acc.trace,
@@ -310,7 +325,6 @@ function errorDecision(
   stage: Stage,
   rule: CompiledRule,
   error: Error,
-  bindings: Record<string, unknown>,
   acc: Acc,
 ): Decision {
   const where = `acl.${stage}[${rule.index}]${rule.builtin ? " (built-in)" : ""}`;
@@ -322,7 +336,7 @@ function errorDecision(
     logMessage: safeText(`${where} ${rule.verb} condition failed: ${error.message}`),
     warnings: acc.warnings,
     headers: [],
-    vars: Object.fromEntries(bindings.vars as Map<string, VarValue>),
+    vars: acc.vars,
     ruleIndex: rule.index,
     builtin: rule.builtin,
     trace: acc.trace,

@@ -38,3 +38,4 @@ export {
 export { openPolicy, type Policy, type PolicySettings } from "./setup.ts";
 export { relayResolver } from "./resolver.ts";
 export { formatDecision } from "./trace.ts";
+export { type PolicyClient, PolicySession } from "./session.ts";
