@@ -53,7 +53,7 @@ const server = z.strictObject({
   trusted_networks: z.array(cidr).default(["127.0.0.0/8", "::1/128"]),
   reverse_dns: z.boolean().default(true),
   max_connections: z.int().positive().default(1000),
-  max_connections_per_ip: z.int().positive().default(20),
+  max_connections_per_ip: z.int().positive().default(50),
   shutdown_timeout: duration.prefault("30s"),
 });
 
