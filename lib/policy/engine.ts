@@ -263,7 +263,7 @@ function why(
   before: ReadonlySet<string>,
 ): string {
   const leaves = expr.paths.filter((p) => !expr.paths.some((q) => q.startsWith(p + ".")));
-  const values = leaves.map((p) => `${p} = ${JSON.stringify(valueAt(bindings, p))}`);
+  const values = leaves.map((p) => `${p} = ${brief(valueAt(bindings, p))}`);
   const calls = expr.usesAsync
     ? [...state.notes].filter(([id]) => !before.has(id)).map(([, n]) => n)
     : [];
@@ -280,6 +280,17 @@ function conclude(
   if (rule.verb !== "warn") return finish(rule, bindings, acc);
   if (rule.logMessage) acc.warnings.push(safeText(interpolate(rule.logMessage, bindings)));
   return null;
+}
+
+// A value for the trace, cheap even for long lists (relay.domains may hold thousands).
+function brief(v: unknown): string {
+  if (Array.isArray(v)) {
+    const head = v.slice(0, 5).map(brief).join(",");
+    return v.length > 5 ? `[${head},... ${v.length} items]` : `[${head}]`;
+  }
+  if (v instanceof Map) return `{${v.size} keys}`;
+  if (typeof v === "string" && v.length > 100) return JSON.stringify(v.slice(0, 100) + "...");
+  return JSON.stringify(v) ?? String(v);
 }
 
 function describe(v: unknown): string {
