@@ -36,7 +36,7 @@ function print(line: string): void {
 }
 
 async function timeIt(n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < Math.min(200, n); i++) await fn(i); // warm up
+  for (let i = 0; i < Math.min(2000, n); i++) await fn(i); // warm up (JIT)
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await fn(i);
   return ((performance.now() - t0) * 1000) / n;
