@@ -1,5 +1,6 @@
 // From TOML text through the exported schemas to a working engine, as the relay loads it.
 import { parse } from "smol-toml";
+import { z } from "zod";
 import { aclSchema, lookupsSchema, policySchema } from "../lib/config/schema_policy.ts";
 import { LookupError, LookupRegistry, openLookups } from "../lib/lookup/mod.ts";
 import {
@@ -155,4 +156,31 @@ Deno.test("openPolicy wires tables, KV rate counters and the relay context", asy
     "not a redis lookup table",
   );
   kv.close();
+});
+
+Deno.test("the schemas slot into a config schema whose output openPolicy takes as is", async () => {
+  // The shape lib/config/schema.ts gets once it adds the three keys.
+  const schema = z.strictObject({
+    server: z.strictObject({
+      hostname: z.string().default("mx.test"),
+      local_domains: z.array(z.string()).default(["example.org"]),
+      relay_domains: z.array(z.string()).default([]),
+      trusted_networks: z.array(z.string()).default(["127.0.0.0/8"]),
+    }).prefault({}),
+    lookup: lookupsSchema.default({}),
+    acl: aclSchema.prefault({}),
+    policy: policySchema.prefault({}),
+  });
+  const config = schema.parse(parse(`[[acl.helo]]\ndeny = 'client.helo == "bad"'\n`));
+  const policy = await openPolicy(config);
+  try {
+    const d = await policy.engine.evaluateStage(
+      "helo",
+      makeContext({ client: { helo: "bad" }, relay: policy.relay }),
+    );
+    assertEquals(d.verb, "deny");
+    assertEquals(policy.engine.hasRules("rcpt"), false);
+  } finally {
+    await policy.close();
+  }
 });
