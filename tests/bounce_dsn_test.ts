@@ -172,3 +172,29 @@ Deno.test("sanitize strips CR/LF and controls; statusOf maps replies and failure
     "4.3.0",
   );
 });
+
+Deno.test("a success notice (Action: relayed) parses as a DSN with headers only", async () => {
+  const { body } = buildDsn({
+    envelope: env,
+    action: "relayed",
+    hostname: "relay.test",
+    original: new TextEncoder().encode(ORIGINAL),
+    recipients: [{
+      recipient: rcpt("bob@dest.test", { notify: ["SUCCESS"] }),
+      result: {
+        address: "bob@dest.test",
+        status: "delivered",
+        reply: { code: 250, enhanced: "2.0.0", text: "Ok queued" },
+        diagnostic: "250 2.0.0 Ok queued",
+        remote: { host: "mx.dest.test", ip: "192.0.2.25", port: 25, dsn: false },
+      },
+    }],
+  });
+  const dsn = await parseWithPython(body);
+  assertEquals(dsn.parts, ["text/plain", "message/delivery-status", "text/rfc822-headers"]);
+  const [bob] = dsn.recipients as Record<string, string>[];
+  assertEquals([bob["Action"], bob["Status"]], ["relayed", "2.0.0"]);
+  assertEquals(bob["Remote-MTA"], "X-ip; [192.0.2.25]");
+  assert(wantsNotice(env, rcpt("a@x.test", { notify: ["SUCCESS"] }), "relayed"));
+  assert(!wantsNotice(env, rcpt("a@x.test"), "relayed"));
+});

@@ -303,3 +303,26 @@ Deno.test("queue runner stop({ timeout }) cuts a hung delivery and keeps it defe
     await peer.close();
   }
 });
+
+Deno.test("queue: NOTIFY=SUCCESS gets a 'relayed' DSN only when the peer lacks DSN", async () => {
+  const plain = await FakePeer.start({ extensions: ["PIPELINING", "8BITMIME"] });
+  const dsn = await FakePeer.start();
+  const s1 = await setup(plain.address);
+  const s2 = await setup(dsn.address);
+  try {
+    const notify = [{ address: "a@dest.test", notify: ["SUCCESS", "FAILURE"] }];
+    await enqueue(s1.spool, notify);
+    assertEquals((await s1.runner.runOnce()).bounces, 1);
+    await s1.runner.runOnce();
+    const notice = plain.messages.find((m) => m.from === "")!;
+    assertMatch(notice.body, /Action: relayed/);
+    assertMatch(notice.body, /Status: 2\.0\.0/);
+    assertMatch(notice.body, /Content-Type: text\/rfc822-headers/);
+    await enqueue(s2.spool, notify);
+    assertEquals((await s2.runner.runOnce()).bounces, 0);
+    assert(dsn.commands.some((c) => c.endsWith("NOTIFY=SUCCESS,FAILURE")));
+  } finally {
+    await Promise.all([teardown(s1), teardown(s2)]);
+    await Promise.all([plain.close(), dsn.close()]);
+  }
+});

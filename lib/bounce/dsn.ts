@@ -1,6 +1,9 @@
 import { type Envelope, newMessageId, type Recipient } from "../spool/mod.ts";
 import type { RecipientResult } from "../transport/mod.ts";
 
+/** The Action of a DSN (RFC 3464 2.3.3) this relay sends. */
+export type DsnAction = "failed" | "delayed" | "relayed";
+
 /** One recipient to report on. */
 export interface ReportedRecipient {
   recipient: Recipient;
@@ -13,8 +16,8 @@ export interface DsnInput {
   envelope: Envelope;
   /** Recipients to report, with what happened to each. */
   recipients: ReportedRecipient[];
-  /** `failed` for a bounce, `delayed` for a delay warning. */
-  action: "failed" | "delayed";
+  /** `failed` (bounce), `delayed` (warning) or `relayed` (success notice, RFC 3461 6.2). */
+  action: DsnAction;
   /** Our host name (Reporting-MTA, From). */
   hostname: string;
   /** The original message (headers and body as spooled). */
@@ -34,11 +37,12 @@ const RETURN_LIMIT = 1024 * 1024;
  * (RFC 3461 4.1): never for the null sender (RFC 5321 6.1: no bounce of a bounce), never with
  * NOTIFY=NEVER, and with NOTIFY given only for the listed conditions.
  */
-export function wantsNotice(env: Envelope, r: Recipient, action: "failed" | "delayed"): boolean {
+export function wantsNotice(env: Envelope, r: Recipient, action: DsnAction): boolean {
   if (env.sender === "") return false;
-  if (!r.notify || r.notify.length === 0) return true; // default: FAILURE and DELAY
-  if (r.notify.includes("NEVER")) return false;
-  return r.notify.includes(action === "failed" ? "FAILURE" : "DELAY");
+  if (!r.notify || r.notify.length === 0) return action !== "relayed"; // FAILURE,DELAY
+  return r.notify.includes(
+    action === "failed" ? "FAILURE" : action === "delayed" ? "DELAY" : "SUCCESS",
+  );
 }
 
 /** Makes a value safe for one header field line: no CR/LF or other controls, ASCII, bounded. */
@@ -50,7 +54,8 @@ export function sanitize(value: string, max = 900): string {
 }
 
 /** The Status: of a recipient (RFC 3464 2.3.4, RFC 3463). */
-export function statusOf(res: RecipientResult, action: "failed" | "delayed"): string {
+export function statusOf(res: RecipientResult, action: DsnAction): string {
+  if (action === "relayed") return "2.0.0";
   if (res.reply?.enhanced) {
     const [c, ...rest] = res.reply.enhanced.split(".");
     const cls = action === "failed" ? "5" : "4";
@@ -72,7 +77,7 @@ function rfc5322Date(d: Date): string {
 }
 
 /** The per-recipient block of message/delivery-status, with Exim's DSN_INFO extras. */
-function recipientBlock(rr: ReportedRecipient, action: "failed" | "delayed", now: Date): string[] {
+function recipientBlock(rr: ReportedRecipient, action: DsnAction, now: Date): string[] {
   const { recipient: r, result: res } = rr;
   const f: string[] = [];
   if (r.orcpt) f.push(`Original-Recipient: ${sanitize(r.orcpt)}`);
@@ -110,6 +115,27 @@ function headerEnd(body: Uint8Array): number {
   return body.length;
 }
 
+const SUBJECT: Record<DsnAction, string> = {
+  failed: "Mail delivery failed: returning message to sender",
+  delayed: "Warning: message delayed",
+  relayed: "Delivery status notification: relayed",
+};
+
+const INTRO: Record<DsnAction, (minutes: number) => string[]> = {
+  failed: () => [
+    "A message that you sent could not be delivered to one or more of its recipients.",
+    "This is a permanent error. The following address(es) failed:",
+  ],
+  delayed: (minutes) => [
+    "A message that you sent has not yet been delivered to one or more of its recipients",
+    `after ${minutes} minutes. It will be tried again. No action is required on your part.`,
+  ],
+  relayed: () => [
+    "Your message was passed on to the following address(es), as you asked. The next mail",
+    "server does not report delivery, so this is the last notice you will get about them:",
+  ],
+};
+
 /**
  * Builds an RFC 3464 delivery status notification (multipart/report) to the original sender,
  * as a new message from the null sender ready for the spool.
@@ -120,44 +146,28 @@ export function buildDsn(input: DsnInput): { envelope: Envelope; body: Uint8Arra
   const host = sanitize(input.hostname || "localhost");
   const id = newMessageId(now.getTime());
   const boundary = `${id}/${host}`;
-  const failed = input.action === "failed";
-  const full = env.dsn.ret !== "HDRS" &&
+  // Success notices carry the headers only, as Postfix's do.
+  const full = env.dsn.ret !== "HDRS" && input.action !== "relayed" &&
     input.original.length <= (input.returnLimit ?? RETURN_LIMIT);
   const original = full ? input.original : input.original.subarray(0, headerEnd(input.original));
   const lines = (xs: string[]) => xs.join("\r\n") + "\r\n";
-  const human = failed
-    ? [
-      "This message was created automatically by mail delivery software.",
-      "",
-      "A message that you sent could not be delivered to one or more of its recipients.",
-      "This is a permanent error. The following address(es) failed:",
-      "",
-      ...input.recipients.flatMap((rr) => [
-        `  ${sanitize(rr.recipient.address)}`,
-        `    ${sanitize(rr.result.diagnostic, 500)}`,
-      ]),
-    ]
-    : [
-      "This message was created automatically by mail delivery software.",
-      "",
-      `A message that you sent has not yet been delivered to one or more of its recipients`,
-      `after ${
-        Math.round((now.getTime() - env.received) / 60_000)
-      } minutes. It will be tried again.`,
-      "No action is required on your part.",
-      "",
-      ...input.recipients.flatMap((rr) => [
-        `  ${sanitize(rr.recipient.address)}`,
-        `    ${sanitize(rr.result.diagnostic, 500)}`,
-      ]),
-    ];
+  const human = [
+    "This message was created automatically by mail delivery software.",
+    "",
+    ...INTRO[input.action](Math.round((now.getTime() - env.received) / 60_000)),
+    "",
+    ...input.recipients.flatMap((rr) => [
+      `  ${sanitize(rr.recipient.address)}`,
+      `    ${sanitize(rr.result.diagnostic, 500)}`,
+    ]),
+  ];
   if (!full) human.push("", "Only the headers of the original message are returned.");
   const perMessage = [`Reporting-MTA: dns; ${host}`];
   if (env.dsn.envid) perMessage.push(`Original-Envelope-Id: ${sanitize(env.dsn.envid)}`);
   perMessage.push(`Arrival-Date: ${rfc5322Date(new Date(env.received))}`);
   const blocks = input.recipients.map((rr) => {
     const b = recipientBlock(rr, input.action, now);
-    if (!failed && input.willRetryUntil) {
+    if (input.action === "delayed" && input.willRetryUntil) {
       b.push(`Will-Retry-Until: ${rfc5322Date(input.willRetryUntil)}`);
     }
     return lines(b);
@@ -166,9 +176,7 @@ export function buildDsn(input: DsnInput): { envelope: Envelope; body: Uint8Arra
   const head = lines([
     `From: Mail Delivery System <MAILER-DAEMON@${host}>`,
     `To: <${to}>`,
-    `Subject: ${
-      failed ? "Mail delivery failed: returning message to sender" : "Warning: message delayed"
-    }`,
+    `Subject: ${SUBJECT[input.action]}`,
     `Date: ${rfc5322Date(now)}`,
     `Message-ID: <${id}@${host}>`,
     "Auto-Submitted: auto-replied", // RFC 3834 5

@@ -6,6 +6,7 @@
  */
 export {
   buildDsn,
+  type DsnAction,
   type DsnInput,
   type ReportedRecipient,
   sanitize,

@@ -1,4 +1,4 @@
-import { buildDsn, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
+import { buildDsn, type DsnAction, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
 import { type Envelope, KEYS, type Mutation, type Spool } from "../spool/mod.ts";
 
 /** The KV key that records a delay warning was sent for a message. */
@@ -20,7 +20,7 @@ export async function queueNotice(
   spool: Spool,
   env: Envelope,
   recipients: ReportedRecipient[],
-  opts: { action: "failed" | "delayed"; hostname: string; now: number; extra: Mutation[] },
+  opts: { action: DsnAction; hostname: string; now: number; extra: Mutation[] },
 ): Promise<string> {
   const { envelope, body } = buildDsn({
     envelope: env,

@@ -1,4 +1,4 @@
-import type { ReportedRecipient } from "../bounce/mod.ts";
+import { type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
 import type { Envelope, Recipient } from "../spool/mod.ts";
 import { domainOf, type RecipientResult } from "../transport/mod.ts";
 import type { RetrySchedule } from "./retry_rules.ts";
@@ -12,6 +12,8 @@ export interface Recorded {
   events: DeliveryEvent[];
   /** Recipients that failed for good (to be marked failed together with their bounce). */
   failures: ReportedRecipient[];
+  /** Delivered recipients owed a success notice: NOTIFY=SUCCESS, peer without DSN. */
+  successes: ReportedRecipient[];
 }
 
 /**
@@ -25,7 +27,7 @@ export function recordResults(
   results: RecipientResult[],
   ctx: { transport: string; now: number; retry: RetrySchedule },
 ): Recorded {
-  const out: Recorded = { changed: false, events: [], failures: [] };
+  const out: Recorded = { changed: false, events: [], failures: [], successes: [] };
   const { transport } = ctx;
   results.forEach((res, i) => {
     const r = recipients[i];
@@ -35,6 +37,10 @@ export function recordResults(
       r.lastError = undefined;
       out.events.push({ kind: "delivered", id: env.id, transport, result: res });
       out.changed = true;
+      // RFC 3461 6.2.6.1: relayed to an MTA that cannot carry NOTIFY on: we report it.
+      if (res.remote && !res.remote.dsn && wantsNotice(env, r, "relayed")) {
+        out.successes.push({ recipient: r, result: res });
+      }
       return;
     }
     r.lastError = res.diagnostic.slice(0, 1000);

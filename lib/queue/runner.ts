@@ -1,4 +1,4 @@
-import { type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
+import { type DsnAction, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
 import { type Envelope, type Mutation, type Recipient, removeFinished } from "../spool/mod.ts";
 import { domainOf, type OutboundMessage, type RecipientResult } from "../transport/mod.ts";
 import {
@@ -229,6 +229,7 @@ export class QueueRunner {
       (r.status === "pending" || r.status === "deferred") && (force || r.nextAttempt <= now)
     );
     const failures: ReportedRecipient[] = [];
+    const successes: ReportedRecipient[] = [];
     let dirty = false;
     if (due.length > 0) {
       const message: OutboundMessage = { envelope: env, body: () => spool.body(id) };
@@ -239,7 +240,14 @@ export class QueueRunner {
           status: "deferred",
           diagnostic: u.error,
         }));
-        dirty ||= this.#apply(env, unresolved.map((u) => u.recipient), results, "-", failures);
+        dirty ||= this.#apply(
+          env,
+          unresolved.map((u) => u.recipient),
+          results,
+          "-",
+          failures,
+          successes,
+        );
       }
       for (const r of unrouted) {
         const result: RecipientResult = {
@@ -269,7 +277,14 @@ export class QueueRunner {
           releaseDomain();
           releaseGlobal();
         }
-        const changed = this.#apply(env, g.recipients, results, g.transport.name, failures);
+        const changed = this.#apply(
+          env,
+          g.recipients,
+          results,
+          g.transport.name,
+          failures,
+          successes,
+        );
         dirty ||= changed;
         // With several groups, commit each one's deliveries at once so that a crash while
         // the others run cannot send them again; a lone group is committed by #finish.
@@ -277,7 +292,7 @@ export class QueueRunner {
         await saving;
       }));
     }
-    return await this.#finish(env, failures, dirty) ? null : env;
+    return await this.#finish(env, failures, successes, dirty) ? null : env;
   }
 
   /** Logs, counts and hands on one outcome: every log line of the queue is written here. */
@@ -297,6 +312,7 @@ export class QueueRunner {
         break;
       case "bounce":
       case "warning":
+      case "success":
         this.#summary.bounces++;
         logBounce(this.#log, e.id, e.original, e.to, e.kind);
         break;
@@ -318,6 +334,7 @@ export class QueueRunner {
     results: RecipientResult[],
     transport: string,
     failures: ReportedRecipient[],
+    successes: ReportedRecipient[],
   ): boolean {
     const rec = recordResults(env, recipients, results, {
       transport,
@@ -326,6 +343,7 @@ export class QueueRunner {
     });
     for (const e of rec.events) this.#report(e);
     failures.push(...rec.failures);
+    successes.push(...rec.successes);
     return rec.changed;
   }
 
@@ -333,16 +351,26 @@ export class QueueRunner {
    * Marks failures together with their bounce (one atomic commit), sends a delay warning when
    * due, and removes the message once every recipient is done.
    */
-  async #finish(env: Envelope, failures: ReportedRecipient[], dirty: boolean): Promise<boolean> {
+  async #finish(
+    env: Envelope,
+    failures: ReportedRecipient[],
+    successes: ReportedRecipient[],
+    dirty: boolean,
+  ): Promise<boolean> {
     const spool = this.#o.spool;
     for (const f of failures) f.recipient.status = "failed";
     const notify = failures.filter((f) => wantsNotice(env, f.recipient, "failed"));
     const done = env.recipients.every((r) => r.status === "delivered" || r.status === "failed");
+    let saved = false;
     if (notify.length > 0) {
       await this.#bounce(env, notify, "failed", [envelopeMutation(env)]);
-    } else if ((failures.length > 0 || dirty) && !done) {
-      await spool.update(env);
+      saved = true;
     }
+    if (successes.length > 0) {
+      await this.#bounce(env, successes, "relayed", [envelopeMutation(env)]);
+      saved = true;
+    }
+    if (!saved && (failures.length > 0 || dirty) && !done) await spool.update(env);
     // Removal is the commit that records the last deliveries when the message is done.
     if (done) {
       await removeFinished(spool, env, [{ key: warnedKey(env.id), value: undefined, bytes: 64 }]);
@@ -367,7 +395,7 @@ export class QueueRunner {
   async #bounce(
     env: Envelope,
     recipients: ReportedRecipient[],
-    action: "failed" | "delayed",
+    action: DsnAction,
     extra: Mutation[],
   ): Promise<void> {
     const id = await queueNotice(this.#o.spool, env, recipients, {
@@ -377,7 +405,7 @@ export class QueueRunner {
       extra,
     });
     this.#report({
-      kind: action === "failed" ? "bounce" : "warning",
+      kind: action === "failed" ? "bounce" : action === "delayed" ? "warning" : "success",
       id,
       original: env.id,
       to: env.sender,

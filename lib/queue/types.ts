@@ -42,7 +42,7 @@ export type DeliveryEvent =
     /** For deferrals: when the next attempt is due. */
     next?: number;
   }
-  | { kind: "bounce" | "warning"; id: string; original: string; to: string }
+  | { kind: "bounce" | "warning" | "success"; id: string; original: string; to: string }
   | { kind: "completed"; id: string };
 
 /** What a pass did. */

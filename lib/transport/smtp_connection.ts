@@ -165,6 +165,7 @@ export class SmtpConnection {
       this.#refuse(`EHLO ${o.helo}`, r);
     }
     this.remote.heloResponse ??= firstLine(r);
+    this.remote.dsn = this.extensions.has("DSN");
   }
 
   #parseExtensions(r: SmtpReply): void {

@@ -32,6 +32,8 @@ export interface RemoteInfo {
   greeting?: string;
   /** First line of the peer's EHLO (or HELO) reply. */
   heloResponse?: string;
+  /** The peer advertised DSN (RFC 3461), so it takes over success notices. */
+  dsn?: boolean;
   /** TLS protocol and cipher when STARTTLS succeeded, for example `TLSv1.3:TLS_AES_256_GCM_SHA384`. */
   tls?: string;
 }
