@@ -62,7 +62,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisPeer>
     "--loglevel",
     "warning",
     "--dir",
-    Deno.makeTempDirSync({ prefix: "relay-redis-" }),
+    "/tmp", // nothing is written: no snapshots, no append-only file
   ];
   if (options.password) args.push("--requirepass", options.password);
   const auth = options.password ? ["AUTH", options.password] : [];
