@@ -242,9 +242,13 @@ export class Resolver {
 
 /** One TLSA record (RFC 6698 2.1). */
 export interface TlsaRecord {
+  /** Certificate usage (0-3). */
   usage: number;
+  /** Full certificate (0) or public key (1). */
   selector: number;
+  /** Exact (0), SHA-256 (1) or SHA-512 (2). */
   matchingType: number;
+  /** Certificate association data. */
   data: Uint8Array;
 }
 

@@ -14,6 +14,7 @@ import type { DeliveryEvent } from "./types.ts";
 
 /** The delivery sections of the parsed config (lib/config/schema_delivery.ts), durations in ms. */
 export interface DeliverySettings {
+  /** `[dns]`. */
   dns: {
     servers: string[];
     timeout: number;
@@ -22,9 +23,13 @@ export interface DeliverySettings {
     family: "both" | "ipv4" | "ipv6";
     prefer_ipv6: boolean;
   };
+  /** `[[route]]` in order. */
   route: RouteRule[];
+  /** `[transport.NAME]` by name. */
   transport: Record<string, TransportSettings>;
+  /** `[[retry]]` in order. */
   retry: RetryPolicy[];
+  /** `[queue]`. */
   queue: {
     interval: number;
     concurrency: number;

@@ -2,7 +2,9 @@ import type { RecipientResult } from "../transport/mod.ts";
 
 /** The part of lib/log's Logger the queue writes to. */
 export interface QueueLog {
+  /** A normal event line. */
   info(text: string, fields?: Record<string, unknown>): void;
+  /** Something an admin should look at. */
   warn(text: string, fields?: Record<string, unknown>): void;
 }
 

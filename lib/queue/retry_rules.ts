@@ -2,6 +2,7 @@ import { matchDomain } from "../router/mod.ts";
 
 /** One Exim retry rule: fixed (`F,cutoff,interval`) or geometric (`G,cutoff,first,factor`). */
 export interface RetryRule {
+  /** Fixed or geometric. */
   kind: "F" | "G";
   /** Applies until the message is this old (ms). */
   cutoff: number;
@@ -13,7 +14,9 @@ export interface RetryRule {
 
 /** Retry rules for some domains, as `[[retry]]` in the config. */
 export interface RetryPolicy {
+  /** Domain patterns the rules apply to. */
   domains: string[];
+  /** Rules in order, as text. */
   rules: string[];
 }
 

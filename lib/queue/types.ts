@@ -49,8 +49,11 @@ export type DeliveryEvent =
 export interface RunSummary {
   /** Messages looked at. */
   messages: number;
+  /** Recipients delivered. */
   delivered: number;
+  /** Recipients deferred. */
   deferred: number;
+  /** Recipients failed for good. */
   failed: number;
   /** Bounces and delay warnings queued. */
   bounces: number;

@@ -27,17 +27,29 @@ export interface RouteLookups {
 
 /** One transport's settings, as `[transport.NAME]` in the config (durations in ms). */
 export interface TransportSettings {
+  /** How to deliver: SMTP, accept and drop, or fail with `message`. */
   driver: "smtp" | "discard" | "fail";
+  /** Smarthosts as `host:port`; empty: by MX. */
   hosts: string[];
+  /** Port for delivery by MX. */
   port: number;
+  /** STARTTLS policy. */
   tls: "opportunistic" | "require" | "off";
+  /** AUTH user name for smarthosts; empty: no AUTH. */
   username: string;
+  /** AUTH password. */
   password: string;
+  /** TCP connect limit, ms. */
   connect_timeout: number;
+  /** Limit per command reply, ms. */
   command_timeout: number;
+  /** Limit for the body and the final reply, ms. */
   data_timeout: number;
+  /** Connections open at once per host. */
   max_per_host: number;
+  /** Keep idle connections this long for reuse, ms (0: never). */
   idle_timeout: number;
+  /** Bounce text for `driver = "fail"`. */
   message: string;
 }
 
