@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { parseDuration, parseSize } from "./units.ts";
 import { type AddressError, parseCidr, parseHostPort } from "../net/mod.ts";
+import { deliverySections } from "./schema_delivery.ts";
+import { aclSchema, lookupsSchema, policySchema } from "./schema_policy.ts";
 
 /** A duration text (`30s`, `5m`) parsed to milliseconds. */
 export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -124,6 +126,10 @@ export const configSchema = z.strictObject({
   }]),
   proxy: proxy.prefault({}),
   log: log.prefault({}),
+  lookup: lookupsSchema.default({}),
+  acl: aclSchema.prefault({}),
+  policy: policySchema.prefault({}),
+  ...deliverySections,
 });
 
 /** The parsed configuration, durations in milliseconds and sizes in bytes. */
