@@ -1,6 +1,12 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { Resolver } from "../lib/dns/mod.ts";
-import { QueueRunner, type QueueRunnerOptions, RetrySchedule } from "../lib/queue/mod.ts";
+import {
+  activeRunner,
+  QueueRunner,
+  type QueueRunnerOptions,
+  requestFlush,
+  RetrySchedule,
+} from "../lib/queue/mod.ts";
 import { Router } from "../lib/router/mod.ts";
 import { DEFAULT_TRANSPORT } from "../lib/router/mod.ts";
 import { type Envelope, newMessageId, type Recipient, Spool } from "../lib/spool/mod.ts";
@@ -324,5 +330,34 @@ Deno.test("queue: NOTIFY=SUCCESS gets a 'relayed' DSN only when the peer lacks D
   } finally {
     await Promise.all([teardown(s1), teardown(s2)]);
     await Promise.all([plain.close(), dsn.close()]);
+  }
+});
+
+Deno.test("a running runner holds the lease and serves flush requests from the CLI", async () => {
+  let refuse = true;
+  const peer = await FakePeer.start({
+    onCommand: (l) => l.startsWith("RCPT") && refuse ? "451 4.3.0 Later" : undefined,
+  });
+  const s = await setup(peer.address);
+  try {
+    const id = await enqueue(s.spool, ["a@dest.test"]);
+    await s.runner.runOnce(); // deferred for 15 minutes
+    assertEquals(await activeRunner(s.spool), null);
+    s.runner.start();
+    for (let i = 0; i < 50 && !(await activeRunner(s.spool)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals((await activeRunner(s.spool))?.pid, Deno.pid);
+    refuse = false;
+    await requestFlush(s.spool, id); // what `relay queue flush ID` does while serve runs
+    for (let i = 0; i < 150 && (await s.spool.get(id)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(await s.spool.get(id), null);
+    await s.runner.stop();
+    assertEquals(await activeRunner(s.spool), null);
+  } finally {
+    await teardown(s);
+    await peer.close();
   }
 });

@@ -4,6 +4,13 @@
  *
  * @module
  */
+export {
+  activeRunner,
+  LEASE_MS,
+  requestFlush,
+  type RunnerLease,
+  takeFlushRequests,
+} from "./control.ts";
 export { createQueueRunner, type DeliverySettings, type QueueDeps } from "./from_config.ts";
 export {
   logBounce,

@@ -10,6 +10,7 @@ import {
   type QueueLog,
   silentLog,
 } from "./log_lines.ts";
+import { holdLease, LEASE_MS, releaseLease, takeFlushRequests } from "./control.ts";
 import { dueForWarning, envelopeMutation, queueNotice, warnedKey } from "./notices.ts";
 import { recordResults } from "./outcomes.ts";
 import { RetrySchedule } from "./retry_rules.ts";
@@ -38,6 +39,8 @@ export class QueueRunner {
   #due = new Map<string, number>();
   #lastScan = -Infinity;
   #nextWake = Infinity;
+  #control: Promise<void> | null = null;
+  #wakeControl: (() => void) | null = null;
 
   /** Creates a runner; nothing happens until {@linkcode QueueRunner.start} or a run call. */
   constructor(opts: QueueRunnerOptions) {
@@ -49,11 +52,44 @@ export class QueueRunner {
     this.#perDomain = new KeyedSemaphore(opts.maxPerDomain ?? 10);
   }
 
-  /** Starts the background loop: a pass now, then whenever something is due. */
+  /**
+   * Starts the background loop: a pass now, then whenever something is due. While running it
+   * holds the spool's runner lease and serves flush requests left by `relay queue flush`.
+   */
   start(): void {
     if (this.#running) return;
     this.#running = true;
     this.#loop = this.#run();
+    this.#control = this.#serveControl();
+  }
+
+  /** Renews the lease and takes flush requests about once a second. */
+  async #serveControl(): Promise<void> {
+    const spool = this.#o.spool;
+    let renewed = 0;
+    while (this.#running) {
+      try {
+        if (Date.now() - renewed > LEASE_MS / 3) {
+          await holdLease(spool);
+          renewed = Date.now();
+        }
+        for (const id of await takeFlushRequests(spool)) {
+          this.#log.info(`queue flush requested${id ? ` for ${id}` : ""}`, { event: "flush" });
+          id ? this.#deliver(id, true) : this.#startDue(true, true);
+        }
+      } catch (e) {
+        this.#log.warn(`queue control error: ${(e as Error).message}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        this.#wakeControl = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.#wakeControl = null;
+    }
+    await releaseLease(spool).catch(() => {});
   }
 
   /**
@@ -64,7 +100,9 @@ export class QueueRunner {
   async stop(opts: { timeout?: number } = {}): Promise<void> {
     this.#running = false;
     this.#wake?.();
+    this.#wakeControl?.();
     await this.#loop;
+    await this.#control;
     const inFlight = Promise.all(this.#inFlight.values());
     if (opts.timeout !== undefined) {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -162,7 +200,12 @@ export class QueueRunner {
   }
 
   /** Starts delivery of every scheduled message that is due (or all, forced). */
-  #startDue(force: boolean): Promise<void>[] {
+  #startDue(force: boolean, rescan = false): Promise<void>[] {
+    if (rescan) {
+      // A flush request: look at the whole spool first, then force everything.
+      this.#scan().then(() => this.#startDue(force), (e) => this.#log.warn(String(e)));
+      return [];
+    }
     const now = this.#now();
     const work: Promise<void>[] = [];
     for (const [id, at] of this.#due) if (force || at <= now) work.push(this.#deliver(id, force));

@@ -1,0 +1,59 @@
+import type { Spool } from "../spool/mod.ts";
+
+/**
+ * Coordination between the queue runner inside `relay serve` and one-shot CLI commands on the
+ * same spool: the running runner holds a lease (renewed while it runs), and a CLI `queue flush`
+ * leaves a request in the spool for it instead of delivering from a second process (which
+ * could send a message twice).
+ */
+const LEASE_KEY: Deno.KvKey = ["queue", "runner"];
+const FLUSH_PREFIX: Deno.KvKey = ["queue", "flush"];
+
+/** How long a lease lasts without renewal. */
+export const LEASE_MS = 30_000;
+
+/** Who holds the runner lease. */
+export interface RunnerLease {
+  pid: number;
+  hostname: string;
+  /** Epoch ms after which the lease is void. */
+  until: number;
+}
+
+/** Takes or renews the lease for this process. */
+export async function holdLease(spool: Spool, now = Date.now()): Promise<void> {
+  const lease: RunnerLease = { pid: Deno.pid, hostname: Deno.hostname(), until: now + LEASE_MS };
+  await spool.kv.set(LEASE_KEY, lease);
+}
+
+/** Gives the lease up (on stop), if this process holds it. */
+export async function releaseLease(spool: Spool): Promise<void> {
+  const cur = await spool.kv.get<RunnerLease>(LEASE_KEY);
+  if (cur.value?.pid === Deno.pid) {
+    await spool.kv.atomic().check(cur).delete(LEASE_KEY).commit();
+  }
+}
+
+/** The live lease of a running queue runner (another process's or ours), or null. */
+export async function activeRunner(spool: Spool, now = Date.now()): Promise<RunnerLease | null> {
+  const cur = (await spool.kv.get<RunnerLease>(LEASE_KEY)).value;
+  return cur && cur.until > now ? cur : null;
+}
+
+/**
+ * Asks the running queue runner to flush one message (or all, without `id`); it picks the
+ * request up within about a second.
+ */
+export async function requestFlush(spool: Spool, id?: string): Promise<void> {
+  await spool.kv.set([...FLUSH_PREFIX, crypto.randomUUID()], { id: id ?? null, at: Date.now() });
+}
+
+/** Takes the pending flush requests (each is returned once). */
+export async function takeFlushRequests(spool: Spool): Promise<(string | null)[]> {
+  const out: (string | null)[] = [];
+  for await (const e of spool.kv.list<{ id: string | null }>({ prefix: FLUSH_PREFIX })) {
+    const res = await spool.kv.atomic().check(e).delete(e.key).commit();
+    if (res.ok) out.push(e.value.id);
+  }
+  return out;
+}
