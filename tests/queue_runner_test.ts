@@ -5,6 +5,7 @@ import {
   QueueRunner,
   type QueueRunnerOptions,
   requestFlush,
+  requestRemove,
   RetrySchedule,
 } from "../lib/queue/mod.ts";
 import { Router } from "../lib/router/mod.ts";
@@ -354,6 +355,16 @@ Deno.test("a running runner holds the lease and serves flush requests from the C
       await new Promise((r) => setTimeout(r, 20));
     }
     assertEquals(await s.spool.get(id), null);
+    const other = await enqueue(s.spool, [{
+      address: "b@dest.test",
+      nextAttempt: Date.now() + 1e9,
+    }]);
+    await requestRemove(s.spool, other, true); // `relay queue remove ID --bounce`
+    for (let i = 0; i < 150 && (await s.spool.get(other)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(await s.spool.get(other), null);
+    assert(s.lines.some((l) => l.startsWith(`${other} removed by the administrator (bounced)`)));
     await s.runner.stop();
     assertEquals(await activeRunner(s.spool), null);
   } finally {

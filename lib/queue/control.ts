@@ -40,20 +40,38 @@ export async function activeRunner(spool: Spool, now = Date.now()): Promise<Runn
   return cur && cur.until > now ? cur : null;
 }
 
+/** A request from the CLI to the running queue runner. */
+export type QueueRequest =
+  | { op: "flush"; id: string | null }
+  | { op: "remove"; id: string; bounce: boolean };
+
 /**
  * Asks the running queue runner to flush one message (or all, without `id`); it picks the
  * request up within about a second.
  */
 export async function requestFlush(spool: Spool, id?: string): Promise<void> {
-  await spool.kv.set([...FLUSH_PREFIX, crypto.randomUUID()], { id: id ?? null, at: Date.now() });
+  await request(spool, { op: "flush", id: id ?? null });
 }
 
-/** Takes the pending flush requests (each is returned once). */
-export async function takeFlushRequests(spool: Spool): Promise<(string | null)[]> {
-  const out: (string | null)[] = [];
-  for await (const e of spool.kv.list<{ id: string | null }>({ prefix: FLUSH_PREFIX })) {
+/**
+ * Asks the running queue runner to remove a message (with a bounce when `bounce`), after
+ * any delivery of it in progress has finished.
+ */
+export async function requestRemove(spool: Spool, id: string, bounce: boolean): Promise<void> {
+  await request(spool, { op: "remove", id, bounce });
+}
+
+async function request(spool: Spool, req: QueueRequest): Promise<void> {
+  // Keys sort by time, so requests are served in the order they were made.
+  await spool.kv.set([...FLUSH_PREFIX, Date.now(), crypto.randomUUID()], req);
+}
+
+/** Takes the pending requests (each is returned once, oldest first). */
+export async function takeRequests(spool: Spool): Promise<QueueRequest[]> {
+  const out: QueueRequest[] = [];
+  for await (const e of spool.kv.list<QueueRequest>({ prefix: FLUSH_PREFIX })) {
     const res = await spool.kv.atomic().check(e).delete(e.key).commit();
-    if (res.ok) out.push(e.value.id);
+    if (res.ok) out.push(e.value);
   }
   return out;
 }

@@ -7,9 +7,11 @@
 export {
   activeRunner,
   LEASE_MS,
+  type QueueRequest,
   requestFlush,
+  requestRemove,
   type RunnerLease,
-  takeFlushRequests,
+  takeRequests,
 } from "./control.ts";
 export { createQueueRunner, type DeliverySettings, type QueueDeps } from "./from_config.ts";
 export {

@@ -10,7 +10,7 @@ import {
   type QueueLog,
   silentLog,
 } from "./log_lines.ts";
-import { holdLease, LEASE_MS, releaseLease, takeFlushRequests } from "./control.ts";
+import { holdLease, LEASE_MS, type QueueRequest, releaseLease, takeRequests } from "./control.ts";
 import { dueForWarning, envelopeMutation, queueNotice, warnedKey } from "./notices.ts";
 import { recordResults } from "./outcomes.ts";
 import { RetrySchedule } from "./retry_rules.ts";
@@ -63,7 +63,19 @@ export class QueueRunner {
     this.#control = this.#serveControl();
   }
 
-  /** Renews the lease and takes flush requests about once a second. */
+  #serveRequest(req: QueueRequest): void {
+    if (req.op === "flush") {
+      this.#log.info(`queue flush requested${req.id ? ` for ${req.id}` : ""}`, { event: "flush" });
+      if (req.id) this.#deliver(req.id, true);
+      else this.#startDue(true, true);
+    } else {
+      this.remove(req.id, { bounce: req.bounce }).catch((e) =>
+        this.#log.warn(`${req.id} cannot remove: ${(e as Error).message}`)
+      );
+    }
+  }
+
+  /** Renews the lease and takes CLI requests about once a second. */
   async #serveControl(): Promise<void> {
     const spool = this.#o.spool;
     let renewed = 0;
@@ -73,10 +85,7 @@ export class QueueRunner {
           await holdLease(spool);
           renewed = Date.now();
         }
-        for (const id of await takeFlushRequests(spool)) {
-          this.#log.info(`queue flush requested${id ? ` for ${id}` : ""}`, { event: "flush" });
-          id ? this.#deliver(id, true) : this.#startDue(true, true);
-        }
+        for (const req of await takeRequests(spool)) this.#serveRequest(req);
       } catch (e) {
         this.#log.warn(`queue control error: ${(e as Error).message}`);
       }
