@@ -4,6 +4,7 @@
  *
  * @module
  */
+export { type AdminOutcome, removeQueued, runQueue } from "./admin.ts";
 export {
   activeRunner,
   LEASE_MS,

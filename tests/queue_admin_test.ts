@@ -1,0 +1,62 @@
+import { assertEquals } from "./helpers/assert.ts";
+import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
+import { createQueueRunner, removeQueued, runQueue } from "../lib/queue/mod.ts";
+import { newMessageId, Spool } from "../lib/spool/mod.ts";
+import { FakePeer } from "./helpers/fake_smtp_peer.ts";
+
+async function enqueue(spool: Spool, nextAttempt: number): Promise<string> {
+  const id = newMessageId();
+  await spool.store({
+    id,
+    sender: "sender@origin.test",
+    recipients: [{ address: "a@dest.test", status: "deferred", attempts: 1, nextAttempt }],
+    dsn: {},
+    bodyType: "7BIT",
+    smtputf8: false,
+    client: { ip: "127.0.0.1", port: 1, helo: "client.test" },
+    protocol: "esmtp",
+    listener: "127.0.0.1:2525",
+    received: Date.now(),
+    size: 0,
+    chunks: 0,
+  }, [new TextEncoder().encode("Subject: admin\r\n\r\nx\r\n")]);
+  return id;
+}
+
+Deno.test("runQueue and removeQueued work alone, or through a running relay's runner", async () => {
+  const peer = await FakePeer.start();
+  const spool = await Spool.open(":memory:");
+  const settings = deliveryConfigSchema.parse({
+    route: [{ domains: "*", transport: "p" }],
+    transport: { p: { hosts: [peer.address], idle_timeout: "0s" } },
+  });
+  const deps = { spool, hostname: "relay.test" };
+  try {
+    const later = Date.now() + 3_600_000;
+    const a = await enqueue(spool, later);
+    assertEquals(await runQueue(settings, deps), {
+      summary: { messages: 0, delivered: 0, deferred: 0, failed: 0, bounces: 0 },
+    }); // not due
+    const flushed = await runQueue(settings, deps, { id: a });
+    assertEquals("summary" in flushed && flushed.summary.delivered, 1);
+    const b = await enqueue(spool, later);
+    assertEquals(await removeQueued(settings, deps, b, false), { removed: true });
+    assertEquals(await spool.get(b), null);
+    // With a runner running (as in `relay serve`), the commands are handed to it.
+    const serving = createQueueRunner(settings, deps);
+    serving.start();
+    await new Promise((r) => setTimeout(r, 100));
+    const c = await enqueue(spool, later);
+    const out = await runQueue(settings, deps, { id: c });
+    assertEquals("handedTo" in out && out.handedTo.pid, Deno.pid);
+    for (let i = 0; i < 150 && (await spool.get(c)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(await spool.get(c), null);
+    await serving.stop();
+    assertEquals(peer.messages.length, 2);
+  } finally {
+    spool.close();
+    await peer.close();
+  }
+});
