@@ -48,6 +48,7 @@ Deno.test("RetrySchedule: next attempt by domain rules, null after the last cuto
   assertEquals(s.next("a.fast.test", t0, t0 + 90_000), t0 + 2 * M);
   assertEquals(s.next("other.test", t0, t0), t0 + 15 * M); // Exim's default
   assertEquals(s.next("other.test", t0, t0 + 4 * 24 * H), null);
+  assertEquals(s.giveUpAt("slow.test", t0), t0 + H);
 });
 
 Deno.test("KeyedSemaphore limits work per key and lets other keys through", async () => {

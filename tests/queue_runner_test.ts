@@ -254,6 +254,7 @@ Deno.test("queue: delay warning once after the configured time, and remove with 
     await s.runner.runOnce(); // deliver the warning
     const warning = peer.messages.find((m) => m.from === "")!;
     assertMatch(warning.body, /Action: delayed/);
+    assertMatch(warning.body, /Will-Retry-Until: /);
     assert(await s.runner.remove(id, { bounce: true }));
     assertEquals(await s.spool.get(id), null);
     await s.runner.runOnce();

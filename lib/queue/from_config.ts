@@ -44,7 +44,7 @@ export interface DeliverySettings {
 export interface QueueDeps {
   /** The open spool. */
   spool: Spool;
-  /** Our host name: EHLO and bounces. */
+  /** Our host name: EHLO and bounces (empty: the system's host name). */
   hostname: string;
   /** The main log. */
   log?: QueueLog;
@@ -63,6 +63,7 @@ export interface QueueDeps {
  * @throws {RetryRuleError} when a retry rule does not parse
  */
 export function createQueueRunner(settings: DeliverySettings, deps: QueueDeps): QueueRunner {
+  const hostname = deps.hostname || Deno.hostname();
   const d = settings.dns;
   const resolver = new Resolver({
     servers: d.servers,
@@ -75,7 +76,7 @@ export function createQueueRunner(settings: DeliverySettings, deps: QueueDeps): 
     routes: settings.route,
     transports: settings.transport,
     resolver,
-    helo: deps.hostname,
+    helo: hostname,
     hostRetry: new HostRetryMemory({ initial: q.host_retry, max: q.host_retry_max }),
     family: d.family,
     preferIPv6: d.prefer_ipv6,
@@ -85,7 +86,7 @@ export function createQueueRunner(settings: DeliverySettings, deps: QueueDeps): 
     spool: deps.spool,
     router,
     retry: new RetrySchedule(settings.retry),
-    hostname: deps.hostname,
+    hostname,
     concurrency: q.concurrency,
     maxPerDomain: q.max_per_domain,
     interval: q.interval,

@@ -20,7 +20,13 @@ export async function queueNotice(
   spool: Spool,
   env: Envelope,
   recipients: ReportedRecipient[],
-  opts: { action: DsnAction; hostname: string; now: number; extra: Mutation[] },
+  opts: {
+    action: DsnAction;
+    hostname: string;
+    now: number;
+    extra: Mutation[];
+    willRetryUntil?: number;
+  },
 ): Promise<string> {
   const { envelope, body } = buildDsn({
     envelope: env,
@@ -29,6 +35,7 @@ export async function queueNotice(
     hostname: opts.hostname,
     original: await spool.readBody(env.id),
     now: new Date(opts.now),
+    willRetryUntil: opts.willRetryUntil ? new Date(opts.willRetryUntil) : undefined,
   });
   await spool.store(envelope, [body], opts.extra);
   return envelope.id;

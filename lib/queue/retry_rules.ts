@@ -124,6 +124,12 @@ export class RetrySchedule {
       this.#fallback;
   }
 
+  /** When a message that arrived at `arrival` stops being retried (its last cutoff). */
+  giveUpAt(domain: string, arrival: number): number {
+    const { rules } = this.#for(domain);
+    return arrival + (rules.length ? rules[rules.length - 1].cutoff : 0);
+  }
+
   /**
    * When to try again after a temporary failure at `now` of a message that arrived at
    * `arrival`; null when the last cutoff has passed and the recipient should fail.

@@ -455,6 +455,9 @@ export class QueueRunner {
       hostname: this.#o.hostname,
       now: this.#now(),
       extra,
+      willRetryUntil: action === "delayed"
+        ? this.#retry.giveUpAt(domainOf(recipients[0].recipient.address), env.received)
+        : undefined,
     });
     this.#report({
       kind: action === "failed" ? "bounce" : action === "delayed" ? "warning" : "success",
