@@ -3,6 +3,8 @@ import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
 import { createQueueRunner } from "../lib/queue/mod.ts";
 import { type Envelope, newMessageId, Spool } from "../lib/spool/mod.ts";
 import { TestDnsServer } from "./helpers/dns_server.ts";
+import { hashPassword } from "../lib/auth/mod.ts";
+import { selfSignedCert } from "./helpers/fake_smtp_peer.ts";
 import { freePort, startPostfix, waitFor, waitListening } from "./helpers/postfix.ts";
 
 async function enqueue(spool: Spool, rcpts: string[], body: string): Promise<string> {
@@ -124,6 +126,66 @@ Deno.test("queue delivers to a second relay instance (relay serve)", async () =>
     assertEquals(arrivals[0].helo, "relay.test");
   } finally {
     await runner.stop();
+    spool.close();
+    peer.kill("SIGTERM");
+    await peer.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("queue relays through a relay smarthost with STARTTLS and AUTH", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "relay-auth-" });
+  const port = freePort();
+  const tls = await selfSignedCert(dir, "smarthost.test");
+  await Deno.writeTextFile(`${dir}/users`, `relay:${await hashPassword("s3cret", 10)}\n`);
+  await Deno.writeTextFile(
+    `${dir}/relay.toml`,
+    `[server]\nhostname = "smarthost.test"\nspool = "${dir}/spool"\nreverse_dns = false\n` +
+      `trusted_networks = []\n` +
+      `[tls]\ncertificate = "${tls.cert}"\nprivate_key = "${tls.key}"\n` +
+      `[auth]\ncredentials = "${dir}/users"\n` +
+      `[[listen]]\naddress = "127.0.0.1:${port}"\nstarttls = true\nrequire_auth = true\n` +
+      `[log]\nformat = "json"\nfile = "${dir}/main.log"\n`,
+  );
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const peer = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--unstable-kv", "-A", main, "serve", "--config", `${dir}/relay.toml`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const spool = await Spool.open(":memory:");
+  const runnerFor = (password: string) =>
+    createQueueRunner(
+      deliveryConfigSchema.parse({
+        route: [{ domains: "*", transport: "smart" }],
+        transport: {
+          smart: {
+            hosts: [`127.0.0.1:${port}`],
+            tls: "require",
+            username: "relay",
+            password,
+            idle_timeout: "0s",
+          },
+        },
+      }),
+      { spool, hostname: "relay.test" },
+    );
+  const good = runnerFor("s3cret");
+  const bad = runnerFor("wrong");
+  try {
+    await waitListening(port, 20_000);
+    const id = await enqueue(spool, ["x@far.test"], "Subject: authed\r\n\r\nhi\r\n");
+    const refused = await bad.runOnce();
+    assertEquals(refused.deferred, 1);
+    assertMatch((await spool.get(id))!.recipients[0].lastError!, /Authentication failed: 535/);
+    assertEquals((await good.flush(id)).delivered, 1);
+    const arrivals = (await Deno.readTextFile(`${dir}/main.log`)).split("\n").filter(Boolean)
+      .map((l) => JSON.parse(l)).filter((l) => l.event === "arrival");
+    assertEquals(arrivals.length, 1);
+    assertEquals(arrivals[0].auth, "relay");
+    assert(arrivals[0].tls, "arrived over TLS");
+  } finally {
+    await Promise.all([good.stop(), bad.stop()]);
     spool.close();
     peer.kill("SIGTERM");
     await peer.status;
