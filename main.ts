@@ -5,9 +5,11 @@
  */
 import {
   checkConfigCommand,
+  lookupCommand,
   passwdCommand,
   queueCommand,
   serveCommand,
+  testSessionCommand,
   UsageError,
 } from "./lib/cli/mod.ts";
 import { ConfigError } from "./lib/config/mod.ts";
@@ -21,6 +23,8 @@ Commands:
   check-config --config FILE        validate a configuration file
   queue list|show|remove ...        inspect and manage the spool
   passwd USER                       make a credentials line from a password on stdin
+  lookup [--config FILE] NAME KEY   query a lookup table (set/get/delete/list for kv tables)
+  test-session --from-ip IP         run SMTP from stdin through the session and ACLs, dry
 
 Run "relay <command> --help" for a command's options.`;
 
@@ -29,6 +33,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   "check-config": checkConfigCommand,
   queue: queueCommand,
   passwd: passwdCommand,
+  lookup: lookupCommand,
+  "test-session": testSessionCommand,
 };
 
 function fail(message: string): void {

@@ -16,6 +16,15 @@ export function headerSection(pieces: readonly Uint8Array[], limit = 64 * 1024):
   return text;
 }
 
+/** Every header by lower-case name, values unfolded, in order (for ACL conditions). */
+export function headerMap(section: string): Record<string, string[]> {
+  const map: Record<string, string[]> = {};
+  for (const m of section.matchAll(/^([!-9;-~]+)[ \t]*:(.*(?:\r?\n[ \t].*)*)/gm)) {
+    (map[m[1].toLowerCase()] ??= []).push(m[2].replace(/\r?\n/g, "").trim());
+  }
+  return map;
+}
+
 /** The unfolded value of the first header with this name, or null (RFC 5322 2.2.3). */
 export function headerValue(section: string, name: string): string | null {
   const re = new RegExp(`^${name}[ \\t]*:(.*(?:\\r?\\n[ \\t].*)*)`, "im");

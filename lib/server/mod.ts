@@ -5,5 +5,5 @@
  * @module
  */
 export { type BoundAddress, type ServerOptions, SmtpServer } from "./server.ts";
-export { domainInList } from "./relay_control.ts";
 export { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
+export { runTestSession, type TestSessionOptions } from "./test_session.ts";

@@ -6,10 +6,11 @@ import { connStream, ServerCredentials } from "../tls/mod.ts";
 import { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
 import { reply } from "../smtp/mod.ts";
 import { type Peer, Session, type SessionDeps } from "./session.ts";
-import { RelayControl } from "./relay_control.ts";
 import { VERBS } from "./verbs.ts";
 import { negotiateProxy } from "./proxy_negotiation.ts";
 import { reverseLookup } from "./rdns.ts";
+import { openPolicy, type Policy, relayResolver } from "../policy/mod.ts";
+import { Resolver } from "../dns/mod.ts";
 
 /** What the server needs from the rest of the relay. */
 export interface ServerOptions {
@@ -20,6 +21,8 @@ export interface ServerOptions {
   indexMutations?: (envelope: Envelope) => Mutation[];
   /** Called after each message is durably accepted. */
   accepted?: (envelope: Envelope) => void;
+  /** Lookup tables and ACLs; opened from the config (and closed with the server) if absent. */
+  policy?: Policy;
 }
 
 /** A bound listener. */
@@ -53,12 +56,16 @@ export class SmtpServer {
   #baseDeps: Omit<SessionDeps, "listener">;
   #closing = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  #ownPolicy: Policy | null;
 
   private constructor(
     opts: ServerOptions,
     tls: ServerCredentials | null,
     credentials: CredentialStore | null,
+    policy: Policy,
+    ownPolicy: boolean,
   ) {
+    this.#ownPolicy = ownPolicy ? policy : null;
     const c = opts.config;
     this.#opts = opts;
     this.#tls = tls;
@@ -67,11 +74,7 @@ export class SmtpServer {
       config: c,
       spool: opts.spool,
       log: opts.log,
-      relay: new RelayControl(
-        c.server.local_domains,
-        c.server.relay_domains,
-        new CidrList(c.server.trusted_networks),
-      ),
+      policy,
       tls,
       credentials,
       authLimiter: new AuthFailureLimiter(c.auth.ip_max_failures, c.auth.ip_window),
@@ -90,7 +93,11 @@ export class SmtpServer {
       await tls.load();
     }
     const credentials = c.auth.credentials ? await CredentialStore.open(c.auth.credentials) : null;
-    const server = new SmtpServer(opts, tls, credentials);
+    const policy = opts.policy ?? await openPolicy(c, {
+      kv: opts.spool.kv,
+      resolver: relayResolver(new Resolver({ ...c.dns })),
+    });
+    const server = new SmtpServer(opts, tls, credentials, policy, !opts.policy);
     try {
       for (const listen of c.listen) server.#bind(listen);
     } catch (e) {
@@ -186,11 +193,13 @@ export class SmtpServer {
         return;
       }
       if (c.server.reverse_dns) s.peer.hostname = await reverseLookup(ip, 3000);
+      s.startPolicy();
       this.#opts.log.debug(
         `SMTP connection from ${s.hostText} (TCP/IP connection count = ${this.#sessions.size})`,
       );
       await s.greet();
       if (!s.closed) await s.run();
+      if (!s.quitSeen && s.policy) await s.policy.check("notquit").catch(() => {}); // logs only
     } finally {
       s.close();
       s.input.release();
@@ -236,5 +245,6 @@ export class SmtpServer {
     }
     for (const s of this.#sessions) s.close();
     while (this.#sessions.size > 0) await new Promise((r) => setTimeout(r, 10));
+    await this.#ownPolicy?.close();
   }
 }

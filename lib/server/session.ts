@@ -7,7 +7,8 @@ import type { ByteStream, ServerCredentials, TlsSessionInfo } from "../tls/mod.t
 import type { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
 import type { ProxyInfo } from "../proxy/mod.ts";
 import { InputBuffer, LINE_TOO_LONG } from "./input.ts";
-import type { RelayControl } from "./relay_control.ts";
+import { gate } from "./policy_gate.ts";
+import { type Decision, type Policy, PolicySession, type Stage } from "../policy/mod.ts";
 import type { Transaction } from "./transaction.ts";
 
 /** A reply the session does not send (the handler already answered, or the client left). */
@@ -19,7 +20,8 @@ export interface SessionDeps {
   listener: ListenConfig;
   spool: Spool;
   log: Logger;
-  relay: RelayControl;
+  /** Lookup tables and compiled ACLs. */
+  policy: Policy;
   tls: ServerCredentials | null;
   credentials: CredentialStore | null;
   authLimiter: AuthFailureLimiter;
@@ -27,6 +29,10 @@ export interface SessionDeps {
   indexMutations?: (envelope: Envelope) => Mutation[];
   /** Called after a message is durably accepted (wakes the queue runner). */
   accepted?: (envelope: Envelope) => void;
+  /** Called with every ACL decision (test-session prints them). */
+  trace?: (stage: Stage, decision: Decision) => void;
+  /** Run everything but the spool commit (test-session): messages are not queued. */
+  dryRun?: boolean;
   /** The handler of each verb (verbs.ts). */
   verbs: Readonly<Record<string, VerbHandler>>;
 }
@@ -54,7 +60,8 @@ const decoder = new TextDecoder();
  */
 export class Session {
   readonly deps: SessionDeps;
-  readonly conn: Deno.Conn;
+  /** The TCP connection; null when driven without one (test-session: no STARTTLS). */
+  readonly conn: Deno.Conn | null;
   stream: ByteStream;
   input: InputBuffer;
   peer: Peer;
@@ -69,6 +76,12 @@ export class Session {
   authMechanism: string | null = null;
   authFailures = 0;
   tx: Transaction | null = null;
+  /** The policy side of this connection (set by {@linkcode Session.startPolicy}). */
+  policy!: PolicySession;
+  /** Headers ACL rules asked to add to the current message. */
+  pendingHeaders: string[] = [];
+  /** QUIT was received (for the quit/notquit ACL stages). */
+  quitSeen = false;
   errors = 0;
   closed = false;
   /** When set, every command but QUIT gets this reply (failed PROXY negotiation). */
@@ -76,12 +89,45 @@ export class Session {
   #out: Uint8Array[] = [];
 
   /** Creates a session over an accepted connection. */
-  constructor(conn: Deno.Conn, stream: ByteStream, deps: SessionDeps, peer: Peer) {
+  constructor(conn: Deno.Conn | null, stream: ByteStream, deps: SessionDeps, peer: Peer) {
     this.conn = conn;
     this.stream = stream;
     this.input = new InputBuffer(stream);
     this.deps = deps;
     this.peer = peer;
+  }
+
+  /** Creates the policy context once the client's real address (after PROXY) is known. */
+  startPolicy(): void {
+    const info = this.proxyInfo;
+    const proxy: Record<string, string | number | boolean> = {};
+    if (this.proxy) {
+      Object.assign(proxy, {
+        session: true,
+        host_address: this.proxy.ip,
+        host_port: this.proxy.port,
+        target_address: info?.destination?.address ?? "",
+        target_port: info?.destination?.port ?? 0,
+      });
+      if (info?.alpn) proxy.alpn = info.alpn;
+      if (info?.authority) proxy.authority = info.authority;
+      if (info?.ssl?.version) proxy.tls_version = info.ssl.version;
+      if (info?.ssl?.cipher) proxy.tls_cipher = info.ssl.cipher;
+      if (info?.ssl) proxy.tls_client_verified = info.ssl.verified;
+    }
+    this.policy = new PolicySession(this.deps.policy.engine, this.deps.policy.relay, {
+      ip: this.peer.ip,
+      port: this.peer.port,
+      hostname: this.peer.hostname,
+      proxy,
+    });
+  }
+
+  /** Ends the mail transaction (after DATA, RSET, a refused MAIL). */
+  endTransaction(): void {
+    this.tx = null;
+    this.pendingHeaders = [];
+    this.policy.endMessage();
   }
 
   /** Config shorthand. */
@@ -166,6 +212,11 @@ export class Session {
         await this.sendAndClose(reply(554, "5.5.0", "SMTP synchronization error"));
         return;
       }
+    }
+    const connect = await gate(this, "connect", {}, "connection");
+    if (!connect.pass) {
+      await this.sendAndClose(connect.reply.closing());
+      return;
     }
     this.send(new Reply(220, null, `${this.config.server.hostname} ${this.config.smtp.banner}`));
     await this.flush();

@@ -10,6 +10,10 @@ export interface Transaction {
   smtputf8: boolean;
   dsn: MailDsn;
   recipients: Recipient[];
+  /** Recipients an ACL accepted with `discard`: answered 250, never delivered. */
+  discarded?: number;
+  /** A predata or data ACL said `discard`: the message is accepted and thrown away. */
+  discard?: boolean;
   /** BDAT state: chunks received so far. */
   bdat?: { body: BodyWriter; id: string; headerLength: number };
 }

@@ -1,8 +1,18 @@
 import { isValidHelo, type Reply, reply } from "../smtp/mod.ts";
 import type { Session } from "./session.ts";
+import { gate } from "./policy_gate.ts";
 
 function resetTransaction(s: Session): void {
-  s.tx = null;
+  s.endTransaction();
+}
+
+/** Runs the helo ACL with the new name; on refusal the old name stays. */
+async function heloGate(s: Session, name: string, verb: string): Promise<Reply | null> {
+  s.policy.setHelo(name);
+  const g = await gate(s, "helo", {}, `${verb} ${name}`);
+  if (g.pass) return null;
+  s.policy.setHelo(s.helo ?? "");
+  return g.reply;
 }
 
 function heloCheck(s: Session, arg: string, verb: string): Reply | null {
@@ -24,12 +34,12 @@ export function authAvailable(s: Session): boolean {
 
 /** Tells whether STARTTLS may be offered now. */
 export function starttlsAvailable(s: Session): boolean {
-  return s.deps.listener.starttls && s.deps.tls !== null && s.tls === null;
+  return s.deps.listener.starttls && s.deps.tls !== null && s.tls === null && s.conn !== null;
 }
 
 /** EHLO (RFC 5321 4.1.1.1): identifies the client and lists the extensions. */
-export function EHLO(s: Session, arg: string): Reply {
-  const bad = heloCheck(s, arg, "EHLO");
+export async function EHLO(s: Session, arg: string): Promise<Reply> {
+  const bad = heloCheck(s, arg, "EHLO") ?? await heloGate(s, arg.trim(), "EHLO");
   if (bad) return bad;
   resetTransaction(s);
   s.helo = arg.trim();
@@ -52,8 +62,8 @@ export function EHLO(s: Session, arg: string): Reply {
 }
 
 /** HELO (RFC 5321 4.1.1.1): plain SMTP, no extensions. */
-export function HELO(s: Session, arg: string): Reply {
-  const bad = heloCheck(s, arg, "HELO");
+export async function HELO(s: Session, arg: string): Promise<Reply> {
+  const bad = heloCheck(s, arg, "HELO") ?? await heloGate(s, arg.trim(), "HELO");
   if (bad) return bad;
   resetTransaction(s);
   s.helo = arg.trim();
@@ -74,7 +84,9 @@ export function NOOP(_s: Session, _arg: string): Reply {
 }
 
 /** QUIT (RFC 5321 4.1.1.10): the reply closes the connection. */
-export function QUIT(s: Session, _arg: string): Reply {
+export async function QUIT(s: Session, _arg: string): Promise<Reply> {
+  s.quitSeen = true;
+  await gate(s, "quit"); // for logging: QUIT is always answered
   return reply(221, "2.0.0", `${s.config.server.hostname} closing connection`).closing();
 }
 

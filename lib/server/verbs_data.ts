@@ -3,7 +3,8 @@ import { BodyWriter, type Envelope, newMessageId, SpoolError } from "../spool/mo
 import { NO_REPLY, type Session } from "./session.ts";
 import type { Transaction } from "./transaction.ts";
 import { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
-import { headerSection, headerValue } from "./headers.ts";
+import { headerMap, headerSection, headerValue } from "./headers.ts";
+import { gate } from "./policy_gate.ts";
 
 const encoder = new TextEncoder();
 
@@ -52,7 +53,12 @@ export async function DATA(s: Session, arg: string): Promise<Reply> {
   const tx = s.tx;
   if (!tx) return reply(503, "5.5.1", "Need MAIL command");
   if (tx.bdat) return reply(503, "5.5.1", "DATA not allowed after BDAT");
-  if (tx.recipients.length === 0) return reply(554, "5.5.1", "No valid recipients");
+  if (tx.recipients.length === 0 && !tx.discarded) {
+    return reply(554, "5.5.1", "No valid recipients");
+  }
+  const pre = await gate(s, "predata", {}, "DATA");
+  if (!pre.pass) return pre.reply;
+  if (pre.discard) tx.discard = true;
   const id = newMessageId();
   const { body, headerLength } = startBody(s, tx, id);
   s.send(reply(354, null, "End data with <CR><LF>.<CR><LF>"));
@@ -72,7 +78,7 @@ export async function DATA(s: Session, arg: string): Promise<Reply> {
   if (decoder.bareLf || decoder.bareCr) {
     s.deps.log.debug(`${id} message from ${s.hostText} had bare CR or LF`, { id });
     if (s.config.smtp.bare_newline === "reject") {
-      s.tx = null;
+      s.endTransaction();
       const r = reply(
         550,
         "5.5.2",
@@ -87,7 +93,7 @@ export async function DATA(s: Session, arg: string): Promise<Reply> {
 
 /** The client is gone or timed out (the sweeper already said 421): nothing is spooled. */
 function abort(s: Session): Reply {
-  s.tx = null;
+  s.endTransaction();
   s.close();
   return NO_REPLY;
 }
@@ -105,10 +111,17 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
   let error: Reply | null = null;
   if (!s.esmtp) error = reply(503, "5.5.1", "BDAT needs EHLO");
   else if (!tx) error = reply(503, "5.5.1", "Need MAIL command");
-  else if (tx.recipients.length === 0) error = reply(554, "5.5.1", "No valid recipients");
+  else if (tx.recipients.length === 0 && !tx.discarded) {
+    error = reply(554, "5.5.1", "No valid recipients");
+  }
   if (tx && !error && !tx.bdat) {
-    const id = newMessageId();
-    tx.bdat = { id, ...startBody(s, tx, id) };
+    const pre = await gate(s, "predata", {}, "BDAT");
+    if (!pre.pass) error = pre.reply;
+    else {
+      if (pre.discard) tx.discard = true;
+      const id = newMessageId();
+      tx.bdat = { id, ...startBody(s, tx, id) };
+    }
   }
   // RFC 3030 2: the chunk is read whatever the reply will be.
   let remaining = size;
@@ -126,7 +139,7 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
     }
   }
   if (error) {
-    s.tx = null; // a failed chunk fails the transaction
+    if (s.tx) s.endTransaction(); // a failed chunk fails the transaction
     return error;
   }
   if (!last) return reply(250, "2.0.0", `${size} octets received`);
@@ -134,21 +147,21 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
   return await finishMessage(s, tx!, id, body, headerLength);
 }
 
-/** Adds Message-ID and Date when missing (submission only, RFC 6409 8). */
-function completeHeaders(
-  s: Session,
-  id: string,
-  body: BodyWriter,
-  headerLength: number,
-): BodyWriter {
-  const chunks = body.chunks();
-  const section = headerSection(chunks);
-  let added = "";
-  if (headerValue(section, "Message-ID") === null) {
-    added += `Message-ID: <${id}@${s.config.server.hostname}>\r\n`;
+/** Header lines to add below our Received: ACL headers, and for submission Message-ID/Date. */
+function addedHeaders(s: Session, id: string, section: string): string {
+  let added = s.pendingHeaders.map((h) => `${h}\r\n`).join("");
+  if (s.deps.listener.role === "submission") { // RFC 6409 8.2, 8.3
+    if (headerValue(section, "Message-ID") === null) {
+      added += `Message-ID: <${id}@${s.config.server.hostname}>\r\n`;
+    }
+    if (headerValue(section, "Date") === null) added += `Date: ${rfc5322Date()}\r\n`;
   }
-  if (headerValue(section, "Date") === null) added += `Date: ${rfc5322Date()}\r\n`;
-  if (!added) return body;
+  return added;
+}
+
+/** Rebuilds the body with `added` inserted right after our Received header. */
+function insertAfterReceived(body: BodyWriter, headerLength: number, added: string): BodyWriter {
+  const chunks = body.chunks();
   const out = new BodyWriter();
   out.write(chunks[0].subarray(0, headerLength));
   out.write(encoder.encode(added));
@@ -157,7 +170,7 @@ function completeHeaders(
   return out;
 }
 
-/** Spools the message; 250 is sent only after the commit is durable. */
+/** Runs the data ACL, then spools the message; 250 is sent only after the commit is durable. */
 async function finishMessage(
   s: Session,
   tx: Transaction,
@@ -165,15 +178,30 @@ async function finishMessage(
   body: BodyWriter,
   headerLength: number,
 ): Promise<Reply> {
-  s.tx = null;
   if (body.tooBig) {
+    s.endTransaction();
     const r = reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
     s.logReject(`DATA (${body.size - headerLength} bytes)`, r);
     return r;
   }
-  if (s.deps.listener.role === "submission") body = completeHeaders(s, id, body, headerLength);
+  const section = headerSection(body.chunks());
+  const message = { size: body.size - headerLength, headers: headerMap(section) };
+  const g = await gate(s, "data", { message }, "DATA");
+  if (!g.pass || g.discard || tx.discard || tx.recipients.length === 0) {
+    s.endTransaction();
+    if (!g.pass) return g.reply;
+    s.deps.log.info(`${id} <= ${tx.sender || "<>"} ${s.hostText} discarded by ACL`, {
+      id,
+      event: "discard",
+    });
+    return reply(250, "2.0.0", `OK queued as ${id}`);
+  }
+  const added = addedHeaders(s, id, section);
+  if (added) body = insertAfterReceived(body, headerLength, added);
+  s.endTransaction();
   const chunks = body.chunks();
-  const messageId = headerValue(headerSection(chunks), "Message-ID") ?? undefined;
+  const messageId = headerValue(section, "Message-ID") ??
+    headerValue(headerSection(chunks), "Message-ID") ?? undefined;
   const now = Date.now();
   const envelope: Envelope = {
     id,
@@ -194,6 +222,7 @@ async function finishMessage(
     chunks: 0,
     messageId,
   };
+  if (s.deps.dryRun) return reply(250, "2.0.0", `OK ${id} (test session: not queued)`);
   try {
     await s.deps.spool.store(envelope, chunks, s.deps.indexMutations?.(envelope) ?? []);
   } catch (e) {

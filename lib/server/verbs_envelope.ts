@@ -1,6 +1,7 @@
-import { decodeXtext, parsePathArg, Reply, reply, splitAddress } from "../smtp/mod.ts";
+import { decodeXtext, parsePathArg, Reply, reply } from "../smtp/mod.ts";
 import type { Recipient } from "../spool/mod.ts";
 import type { Session } from "./session.ts";
+import { gate } from "./policy_gate.ts";
 import { newTransaction, type Transaction } from "./transaction.ts";
 
 /** Applies MAIL FROM parameters (RFC 1870 SIZE, 6152 BODY, 6531 SMTPUTF8, 3461 RET/ENVID). */
@@ -56,7 +57,7 @@ function applyMailParams(
 }
 
 /** MAIL FROM (RFC 5321 4.1.1.2): starts a transaction. */
-export function MAIL(s: Session, arg: string): Reply {
+export async function MAIL(s: Session, arg: string): Promise<Reply> {
   if (!s.helo) return reply(503, "5.5.1", "Send EHLO or HELO first");
   if (s.tx) return reply(503, "5.5.1", "Nested MAIL command");
   if (s.deps.listener.require_auth && !s.authUser) {
@@ -69,6 +70,11 @@ export function MAIL(s: Session, arg: string): Reply {
   const bad = applyMailParams(s, tx, params);
   if (bad) return bad;
   s.tx = tx;
+  const g = await gate(s, "mail", { sender: address }, `MAIL FROM:<${address}>`);
+  if (!g.pass) {
+    s.endTransaction();
+    return g.reply;
+  }
   return reply(250, "2.1.0", "Sender OK");
 }
 
@@ -107,7 +113,7 @@ function recipientFrom(address: string, params: Map<string, string | null>): Rec
 }
 
 /** RCPT TO (RFC 5321 4.1.1.3): adds a recipient if relay control allows it. */
-export function RCPT(s: Session, arg: string): Reply {
+export async function RCPT(s: Session, arg: string): Promise<Reply> {
   const tx = s.tx;
   if (!tx) return reply(503, "5.5.1", "Need MAIL before RCPT");
   if (tx.bdat) return reply(503, "5.5.1", "RCPT not allowed during BDAT");
@@ -120,13 +126,14 @@ export function RCPT(s: Session, arg: string): Reply {
     s.logReject(`RCPT <${address}>`, r);
     return r;
   }
-  const domain = splitAddress(address).domain;
-  const isPostmaster = address.toLowerCase() === "postmaster"; // RFC 5321 4.5.1
-  if (!isPostmaster && !s.deps.relay.permits(domain, s.peer.ip, s.authUser !== null)) {
-    const r = reply(554, "5.7.1", `<${address}>: Relay access denied`);
-    s.logReject(`RCPT <${address}>`, r);
-    return r;
+  // The rcpt ACL ends with the built-in relay control: never an open relay.
+  const g = await gate(s, "rcpt", { rcpt: address }, `RCPT <${address}>`);
+  if (!g.pass) return g.reply;
+  if (g.discard) {
+    tx.discarded = (tx.discarded ?? 0) + 1;
+  } else if (!tx.recipients.some((r) => r.address === address)) {
+    tx.recipients.push(rcpt);
+    s.policy.addRecipient(address);
   }
-  if (!tx.recipients.some((r) => r.address === address)) tx.recipients.push(rcpt);
   return reply(250, "2.1.5", "Recipient OK");
 }

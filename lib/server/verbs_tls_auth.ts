@@ -1,6 +1,6 @@
 import { type Reply, reply } from "../smtp/mod.ts";
 import { decodeBase64, decodePlain, type SaslResult } from "../auth/mod.ts";
-import { type TlsError, upgradeServer } from "../tls/mod.ts";
+import { type TlsError, type TlsSessionInfo, upgradeServer } from "../tls/mod.ts";
 import { NO_REPLY, type Session } from "./session.ts";
 import { authAvailable, starttlsAvailable } from "./verbs_basic.ts";
 import { LINE_TOO_LONG } from "./input.ts";
@@ -20,15 +20,17 @@ export async function STARTTLS(s: Session, arg: string): Promise<Reply> {
   }
   s.send(reply(220, "2.0.0", "Ready to start TLS"));
   await s.flush();
+  let tlsInfo: TlsSessionInfo;
   try {
     const { stream, info } = await upgradeServer(
-      s.conn,
+      s.conn!,
       s.deps.tls!,
       s.config.smtp.command_timeout,
     );
     s.stream = stream;
     s.input.replaceStream(stream);
     s.tls = info;
+    tlsInfo = info;
   } catch (e) {
     s.deps.log.info(`TLS error on connection from ${s.hostText}: ${(e as TlsError).message}`, {
       event: "tls_error",
@@ -41,7 +43,10 @@ export async function STARTTLS(s: Session, arg: string): Promise<Reply> {
   s.helo = null;
   s.esmtp = false;
   s.tx = null;
+  s.pendingHeaders = [];
   s.authUser = null;
+  s.policy.reset();
+  s.policy.setTls({ version: tlsInfo.version, cipher: tlsInfo.cipher, sni: tlsInfo.sni ?? "" });
   s.deps.log.debug(`TLS started with ${s.hostText}: ${s.tls.version} ${s.tls.cipher}`);
   return NO_REPLY;
 }
@@ -120,6 +125,7 @@ export async function AUTH(s: Session, arg: string): Promise<Reply> {
   if (await s.deps.credentials.verify(result.user, result.password)) {
     s.authUser = result.user;
     s.authMechanism = mech;
+    s.policy.setAuth(result.user);
     s.deps.log.debug(`${s.hostText} authenticated as ${result.user} (${mech})`);
     return reply(235, "2.7.0", "Authentication successful");
   }
