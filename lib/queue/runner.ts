@@ -212,7 +212,10 @@ export class QueueRunner {
   #startDue(force: boolean, rescan = false): Promise<void>[] {
     if (rescan) {
       // A flush request: look at the whole spool first, then force everything.
-      this.#scan().then(() => this.#startDue(force), (e) => this.#log.warn(String(e)));
+      this.#scan().then(
+        () => this.#running && this.#startDue(force),
+        (e) => this.#log.warn(`queue scan failed: ${(e as Error).message}`),
+      );
       return [];
     }
     const now = this.#now();
