@@ -60,3 +60,23 @@ Deno.test("ReplyReader reads multi-line replies and rejects malformed ones", asy
   const closed = new ReplyReader(streamOf(""));
   await assertRejects(() => closed.read(1000, "MAIL"), SmtpClientError, "closed");
 });
+
+Deno.test("dotStuff matches a line-by-line reference on random bodies and splits", async () => {
+  const alphabet = ["a", ".", "\r\n", "\n", "\r", ".."];
+  let seed = 42;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let round = 0; round < 300; round++) {
+    let body = "";
+    for (let i = rand(40); i > 0; i--) body += alphabet[rand(alphabet.length)];
+    const cuts: string[] = [];
+    for (let rest = body; rest.length > 0;) {
+      const n = 1 + rand(rest.length);
+      cuts.push(rest.slice(0, n));
+      rest = rest.slice(n);
+    }
+    // Reference: a dot after each LF (and at the start) is doubled; CRLF added when missing.
+    let ref = body.replace(/(^|\n)\./g, "$1..");
+    if (body.length > 0 && !body.endsWith("\r\n")) ref += "\r\n";
+    assertEquals(await stuff(cuts), ref + ".\r\n", JSON.stringify(cuts));
+  }
+});
