@@ -109,6 +109,8 @@ export class PolicyEngine {
    * configured rule decided; other stages accept when no rule decided.
    */
   async evaluateStage(stage: Stage, ctx: PolicyContext): Promise<Decision> {
+    const configured = this.#rules.get(stage) ?? [];
+    if (configured.length === 0 && stage !== "rcpt") return passWithoutRules(stage, ctx);
     const state = new EvalState();
     const bindings = toBindings(ctx);
     // Variables some rule sets but nobody has set yet read as null.
@@ -306,6 +308,24 @@ function toVar(v: unknown): VarValue | Error {
   if (typeof v === "bigint") return Number(v);
   if (isCelUint(v)) return Number(v.value);
   return new Error("a variable holds a string, number, boolean or null");
+}
+
+/** A stage without rules passes: no bindings to build, nothing to evaluate. */
+function passWithoutRules(stage: Stage, ctx: PolicyContext): Decision {
+  const reply = defaultReply(stage, "accept");
+  return {
+    verb: "accept",
+    code: reply.code,
+    enhanced: reply.enhanced,
+    message: reply.text,
+    logMessage: "",
+    warnings: [],
+    headers: [],
+    vars: { ...ctx.vars },
+    ruleIndex: -1,
+    builtin: false,
+    trace: [],
+  };
 }
 
 function finish(
