@@ -1,12 +1,15 @@
 import { loadConfig } from "../config/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { out } from "./context.ts";
+import { openPolicyFor, queueRunnerFor } from "./runtime.ts";
+import { Spool } from "../spool/mod.ts";
 
 /** Usage of `relay check-config`. */
 export const CHECK_CONFIG_HELP = `Usage: relay check-config --config FILE [--print]
 
-Parses and validates the configuration file. Prints "FILE: OK" and exits 0, or the first
-error with file, line and key, and exits 1. --print shows the effective configuration
+Parses and validates the configuration file, opens its lookup tables, compiles its ACLs
+and builds its routes. Prints "FILE: OK" and exits 0, or the first error with file, line
+and key, and exits 1. --print shows the effective configuration
 (defaults filled in, durations in ms, sizes in bytes) as JSON.`;
 
 /** `relay check-config`. */
@@ -21,6 +24,15 @@ export async function checkConfigCommand(args: string[]): Promise<number> {
   }
   if (typeof values.config !== "string") throw new UsageError("--config FILE is required");
   const config = await loadConfig(values.config);
+  // Tables and ACLs need a KV; an in-memory one keeps the real spool untouched.
+  const spool = await Spool.open(":memory:");
+  try {
+    const policy = await openPolicyFor(config, spool, values.config);
+    await (await queueRunnerFor(config, spool, { policy, file: values.config })).stop();
+    await policy.close();
+  } finally {
+    spool.close();
+  }
   if (values.print) out(JSON.stringify(config, null, 2));
   out(`${values.config}: OK`);
   return 0;

@@ -3,13 +3,22 @@ import { isMessageId } from "../spool/mod.ts";
 import { formatDuration } from "../config/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
+import { openPolicyFor } from "./runtime.ts";
+import { Logger } from "../log/mod.ts";
+import { type AdminOutcome, removeQueued, runQueue } from "../queue/mod.ts";
 
 /** Usage of `relay queue`. */
-export const QUEUE_HELP = `Usage: relay queue <list|show|remove> [--config FILE] ...
+export const QUEUE_HELP = `Usage: relay queue <list|show|remove|flush|run> [--config FILE] ...
 
-  relay queue list [--json]     every message: id, age, size, sender, each recipient's state
-  relay queue show ID           the envelope and the message headers
-  relay queue remove ID         delete a message from the spool`;
+  relay queue list [--json]        every message: id, age, size, sender, each recipient's
+                                   state, next attempt and last error
+  relay queue show ID              the envelope and the message headers
+  relay queue remove ID [--bounce] delete a message; --bounce first tells the sender (DSN)
+  relay queue flush [ID]           try every message (or one) now, whatever its retry time
+  relay queue run --once           one delivery pass over what is due, then exit
+
+When "relay serve" runs on the same spool, flush and remove are handed to it (so a message
+is never delivered by two processes at once); otherwise this command delivers itself.`;
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -45,10 +54,19 @@ export async function queueCommand(args: string[]): Promise<number> {
     out(QUEUE_HELP);
     return sub ? 0 : 2;
   }
-  const { values, positionals, help } = parseCommandArgs(rest, {
-    config: { type: "string", short: "c" },
-    json: { type: "boolean" },
-  }, sub === "list" ? { min: 0, max: 0 } : { min: 1, max: 1 });
+  const { values, positionals, help } = parseCommandArgs(
+    rest,
+    {
+      config: { type: "string", short: "c" },
+      json: { type: "boolean" },
+      bounce: { type: "boolean" },
+      once: { type: "boolean" },
+    },
+    sub === "list" || sub === "run" ? { min: 0, max: 0 } : sub === "flush" ? { min: 0, max: 1 } : {
+      min: 1,
+      max: 1,
+    },
+  );
   if (help) {
     out(QUEUE_HELP);
     return 0;
@@ -76,16 +94,64 @@ export async function queueCommand(args: string[]): Promise<number> {
       }
       case "remove": {
         const id = checkId(positionals[0]);
-        if (!(await spool.remove(id))) return notFound(id);
-        out(`${id} removed`);
-        return 0;
+        const log = new Logger(config.log);
+        const outcome = await removeQueued(
+          config,
+          { spool, hostname: config.server.hostname, log },
+          id,
+          values.bounce === true,
+        );
+        log.close();
+        return report(outcome, id);
+      }
+      case "flush":
+      case "run": {
+        if (sub === "run" && !values.once) throw new UsageError("queue run needs --once");
+        const id = positionals[0] === undefined ? undefined : checkId(positionals[0]);
+        const log = new Logger(config.log);
+        const policy = await openPolicyFor(
+          config,
+          spool,
+          typeof values.config === "string" ? values.config : undefined,
+        );
+        try {
+          const outcome = await runQueue(config, {
+            spool,
+            hostname: config.server.hostname,
+            log,
+            lookups: policy.lookups,
+          }, sub === "flush" ? (id ? { id } : { force: true }) : {});
+          return report(outcome, id);
+        } finally {
+          await policy.close();
+          log.close();
+        }
       }
       default:
-        throw new UsageError(`unknown queue command "${sub}" (list, show, remove)`);
+        throw new UsageError(`unknown queue command "${sub}" (list, show, remove, flush, run)`);
     }
   } finally {
     spool.close();
   }
+}
+
+function report(outcome: AdminOutcome, id?: string): number {
+  if ("handedTo" in outcome) {
+    out(
+      `handed to the running relay (pid ${outcome.handedTo.pid} on ${outcome.handedTo.hostname})`,
+    );
+    return 0;
+  }
+  if ("removed" in outcome) {
+    if (!outcome.removed) return notFound(id!);
+    out(`${id} removed`);
+    return 0;
+  }
+  const s = outcome.summary;
+  out(
+    `${s.messages} message(s): ${s.delivered} delivered, ${s.deferred} deferred, ${s.failed} failed, ${s.bounces} bounce(s) queued`,
+  );
+  return 0;
 }
 
 function checkId(id: string): string {

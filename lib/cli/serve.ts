@@ -1,12 +1,13 @@
 import { Logger } from "../log/mod.ts";
 import { SmtpServer } from "../server/mod.ts";
+import { openPolicyFor, queueRunnerFor } from "./runtime.ts";
 import { configFrom, openSpool, out } from "./context.ts";
 import { parseCommandArgs } from "./args.ts";
 
 /** Usage of `relay serve`. */
 export const SERVE_HELP = `Usage: relay serve [--config FILE]
 
-Runs the relay: SMTP listeners and the spool. Without --config the built-in defaults
+Runs the relay: SMTP listeners, the spool and the queue runner that delivers. Without --config the built-in defaults
 (the same as config.example.toml) are used: 127.0.0.1:2525, spool in ./data.
 Signals: SIGHUP reloads the TLS certificate; SIGTERM or SIGINT stop gracefully.`;
 
@@ -43,12 +44,26 @@ export async function serveCommand(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGHUP", onHup);
+  const file = typeof values.config === "string" ? values.config : undefined;
+  let policy;
+  let runner;
   try {
-    server = await SmtpServer.start({ config, spool, log });
+    policy = await openPolicyFor(config, spool, file);
+    runner = await queueRunnerFor(config, spool, { log, policy, file });
+    const queue = runner;
+    server = await SmtpServer.start({
+      config,
+      spool,
+      log,
+      policy,
+      accepted: (e) => queue.notify(e.id),
+    });
   } catch (e) {
+    await policy?.close();
     spool.close();
     throw e;
   }
+  runner.start();
   log.info(`edge relay started: ${config.server.hostname}, spool ${config.server.spool}`, {
     event: "start",
     pid: Deno.pid,
@@ -58,6 +73,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGHUP", onHup);
   await server.close(config.server.shutdown_timeout);
+  await runner.stop({ timeout: config.server.shutdown_timeout });
+  await policy.close();
   spool.close();
   log.info("edge relay stopped", { event: "stop" });
   log.close();

@@ -1,10 +1,10 @@
 import { Logger } from "../log/mod.ts";
 import { isIP, normalizeIP } from "../net/mod.ts";
-import { formatDecision, openPolicy, relayResolver } from "../policy/mod.ts";
-import { Resolver } from "../dns/mod.ts";
+import { formatDecision } from "../policy/mod.ts";
 import { runTestSession } from "../server/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
+import { openPolicyFor } from "./runtime.ts";
 
 /** Usage of `relay test-session`. */
 export const TEST_SESSION_HELP =
@@ -39,9 +39,10 @@ export async function testSessionCommand(args: string[]): Promise<number> {
   const log = new Logger({ format: "text", level: "debug", file: "/dev/null" });
   log.listeners.push((line) => out(`LOG: ${line}`));
   const spool = await openSpool(config);
-  const policy = await openPolicy(config, {
-    kv: spool.kv,
-    resolver: relayResolver(new Resolver({ ...config.dns })),
+  const file = typeof values.config === "string" ? values.config : undefined;
+  const policy = await openPolicyFor(config, spool, file).catch((e) => {
+    spool.close();
+    throw e;
   });
   try {
     await runTestSession({

@@ -94,3 +94,17 @@ async function checkFiles(config: Config, source: string, file: string): Promise
 export function defaultConfig(): Config {
   return parseConfig("", "<defaults>");
 }
+
+/**
+ * A {@linkcode ConfigError} for a problem another area found after parsing (an ACL that does
+ * not compile, a route naming a missing transport), located at `path` in the file.
+ */
+export async function configErrorAt(
+  file: string | undefined,
+  path: (string | number)[],
+  detail: string,
+): Promise<ConfigError> {
+  if (!file) return new ConfigError(detail, { key: formatKeyPath(path) });
+  const source = await Deno.readTextFile(file).catch(() => "");
+  return new ConfigError(detail, { file, line: locateKey(source, path), key: formatKeyPath(path) });
+}

@@ -19,6 +19,7 @@ export function locateKey(source: string, path: readonly (string | number)[]): n
       arrayCounts.set(id, n + 1);
       table = [...base, n];
       lines.set(table.join("."), lineNo);
+      if (!lines.has(id)) lines.set(id, lineNo); // the array as a whole: its first entry
     } else if ((m = /^\[\s*([^\]]+?)\s*\]/.exec(line))) {
       table = splitKey(m[1]);
       lines.set(table.join("."), lineNo);

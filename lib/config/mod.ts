@@ -5,6 +5,6 @@
  * @module
  */
 export { ConfigError } from "./errors.ts";
-export { defaultConfig, loadConfig, parseConfig } from "./load.ts";
+export { configErrorAt, defaultConfig, loadConfig, parseConfig } from "./load.ts";
 export { type Config, configSchema, type ListenConfig } from "./schema.ts";
 export { formatDuration, parseDuration, parseSize } from "./units.ts";

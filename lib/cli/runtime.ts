@@ -1,0 +1,54 @@
+import { type Config, configErrorAt } from "../config/mod.ts";
+import { Resolver } from "../dns/mod.ts";
+import { LookupError } from "../lookup/mod.ts";
+import { openPolicy, type Policy, PolicyConfigError, relayResolver } from "../policy/mod.ts";
+import {
+  createQueueRunner,
+  type QueueLog,
+  type QueueRunner,
+  RetryRuleError,
+} from "../queue/mod.ts";
+import { RouterConfigError } from "../router/mod.ts";
+import type { Spool } from "../spool/mod.ts";
+
+/**
+ * Opens the lookup tables and compiles the ACLs. Problems become configuration errors that
+ * name the file, line and key, as schema errors do.
+ */
+export async function openPolicyFor(config: Config, spool: Spool, file?: string): Promise<Policy> {
+  try {
+    return await openPolicy(config, {
+      kv: spool.kv,
+      resolver: relayResolver(new Resolver({ ...config.dns })),
+    });
+  } catch (e) {
+    if (e instanceof PolicyConfigError) {
+      throw await configErrorAt(file, ["acl", e.stage, e.index, ...e.key.split(".")], e.message);
+    }
+    if (e instanceof LookupError) throw await configErrorAt(file, ["lookup"], e.message);
+    throw e;
+  }
+}
+
+/**
+ * Builds the queue runner (router, transports, retry rules) from the configuration; a route
+ * or retry rule that cannot work is a configuration error naming its section.
+ */
+export async function queueRunnerFor(
+  config: Config,
+  spool: Spool,
+  deps: { log?: QueueLog; policy?: Policy; file?: string } = {},
+): Promise<QueueRunner> {
+  try {
+    return createQueueRunner(config, {
+      spool,
+      hostname: config.server.hostname,
+      log: deps.log,
+      lookups: deps.policy?.lookups,
+    });
+  } catch (e) {
+    if (e instanceof RouterConfigError) throw await configErrorAt(deps.file, ["route"], e.message);
+    if (e instanceof RetryRuleError) throw await configErrorAt(deps.file, ["retry"], e.message);
+    throw e;
+  }
+}
