@@ -16,8 +16,8 @@ import { countSpool, startRelay } from "./_relay.ts";
 const relayTarget = (flags: BenchFlags): Target => ({
   name: "relay",
   async start() {
-    // No route: the relay must only accept and spool here (delivery is bench/relay.ts).
-    const relay = await startRelay();
+    // Accept and spool only, as Postfix's hold queue (delivery is bench/relay.ts).
+    const relay = await startRelay({ extraToml: "[queue]\ndeliver = false" });
     return {
       port: relay.port,
       cpuMs: () => cpuMs(relay.pid),

@@ -56,14 +56,15 @@ export async function serveCommand(args: string[]): Promise<number> {
       spool,
       log,
       policy,
-      accepted: (e) => queue.notify(e.id),
+      accepted: config.queue.deliver ? (e) => queue.notify(e.id) : undefined,
     });
   } catch (e) {
     await policy?.close();
     spool.close();
     throw e;
   }
-  runner.start();
+  if (config.queue.deliver) runner.start();
+  else log.info("queue runner off ([queue] deliver = false): mail is queued, not delivered");
   log.info(`edge relay started: ${config.server.hostname}, spool ${config.server.spool}`, {
     event: "start",
     pid: Deno.pid,

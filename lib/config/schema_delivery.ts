@@ -117,6 +117,8 @@ export const retrySchema = z.strictObject({
 
 /** `[queue]`: the queue runner. */
 export const queueSchema = z.strictObject({
+  /** false: accept and queue only (Exim's queue_only); deliver with `relay queue run --once`. */
+  deliver: z.boolean().default(true),
   /** Look through the whole queue at least this often. */
   interval: ms.prefault("1m"),
   /** Deliveries in flight at once. */
