@@ -59,3 +59,22 @@ relayTest(
     );
   },
 );
+
+const dir = await Deno.makeTempDir({ prefix: "relay-proxy-lookup-" });
+await Deno.writeTextFile(`${dir}/balancers`, "# load balancers\n127.0.0.0/8: haproxy\n");
+
+relayTest(
+  "[proxy] trusted_lookup: a host the lookup table knows may send PROXY headers",
+  `[[listen]]\naddress = "127.0.0.1:0"\nproxy_protocol = true\n` +
+    `[proxy]\ntrusted_lookup = "balancers"\n` +
+    `[lookup.balancers]\ndriver = "file"\npath = "${dir}/balancers"\nmode = "ip"\n`,
+  async (r) => {
+    const c = await RawClient.connect(r.port);
+    await c.send(v2Header({ source: ["198.51.100.9", 40002], destination: ["203.0.113.1", 25] }));
+    await c.replies(1);
+    await c.send("EHLO c.test\r\n");
+    assertMatch((await c.replies(1))[0], /^250 /);
+    c.close();
+    await r.waitLog(/SMTP connection from H=\[198\.51\.100\.9\]:40002/);
+  },
+);

@@ -16,12 +16,23 @@ import type { Spool } from "../spool/mod.ts";
  * name the file, line and key, as schema errors do.
  */
 export async function openPolicyFor(config: Config, spool: Spool, file?: string): Promise<Policy> {
+  let policy: Policy | undefined;
   try {
-    return await openPolicy(config, {
+    policy = await openPolicy(config, {
       kv: spool.kv,
       resolver: relayResolver(new Resolver({ ...config.dns })),
     });
+    const proxyTable = config.proxy.trusted_lookup;
+    if (proxyTable && !policy.lookups.get(proxyTable)) {
+      throw await configErrorAt(
+        file,
+        ["proxy", "trusted_lookup"],
+        `no [lookup.${proxyTable}] table`,
+      );
+    }
+    return policy;
   } catch (e) {
+    await policy?.close();
     if (e instanceof PolicyConfigError) {
       throw await configErrorAt(file, ["acl", e.stage, e.index, ...e.key.split(".")], e.message);
     }

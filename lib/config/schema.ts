@@ -99,6 +99,7 @@ const listen = z.strictObject({
 
 const proxy = z.strictObject({
   trusted: z.array(cidr).default([]),
+  trusted_lookup: z.string().default(""),
   timeout: duration.prefault("3s"),
 });
 

@@ -171,7 +171,12 @@ export class SmtpServer {
     this.#sessions.add(s);
     let counted: string | null = null;
     try {
-      if (deps.listener.proxy_protocol && this.#proxyTrusted.contains(peer.ip)) {
+      const viaProxy = deps.listener.proxy_protocol && await this.#proxyTrustedHost(peer.ip);
+      if (viaProxy === "defer") {
+        await s.sendAndClose(reply(421, "4.3.0", `${c.server.hostname} Temporary lookup failure`));
+        return;
+      }
+      if (viaProxy) {
         await negotiateProxy(s, c.proxy.timeout);
         if (s.closed) return;
       }
@@ -209,6 +214,22 @@ export class SmtpServer {
         if (left <= 0) this.#perIp.delete(counted);
         else this.#perIp.set(counted, left);
       }
+    }
+  }
+
+  /** A host may send PROXY headers when listed in [proxy] trusted or its trusted_lookup. */
+  async #proxyTrustedHost(ip: string): Promise<boolean | "defer"> {
+    if (this.#proxyTrusted.contains(ip)) return true;
+    const name = this.#opts.config.proxy.trusted_lookup;
+    if (!name) return false;
+    try {
+      return (await this.#baseDeps.policy.lookups.require(name).get(ip)) !== null;
+    } catch (e) {
+      // Unknown now: neither trust the host nor take its header as SMTP; it may retry.
+      this.#opts.log.warn(
+        `proxy trusted_lookup ${name} failed for [${ip}]: ${(e as Error).message}`,
+      );
+      return "defer";
     }
   }
 
