@@ -117,7 +117,9 @@ export async function measure(target: Target, flags: BenchFlags): Promise<Figure
 }
 
 function median(xs: number[]): number {
-  return percentile(xs, 50);
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** Runs the targets for `flags.rounds` alternating rounds; returns each target's runs. */
