@@ -1,0 +1,16 @@
+/**
+ * Sender authentication on mailauth with our own resolver: SPF (RFC 7208), DKIM verify and
+ * sign (RFC 6376, 8463), DMARC (RFC 7489), ARC verify (RFC 8617), Authentication-Results
+ * (RFC 8601) and SRS.
+ *
+ * @module
+ */
+export { DkimSignError, DnsLookupError, SrsError, type SrsFailure } from "./errors.ts";
+export { mailauthResolver, type ResolveFunction, type ResolveOverrides } from "./dns_adapter.ts";
+export {
+  checkSpf,
+  DEFAULT_SPF_GUESS,
+  type SpfCheck,
+  type SpfCheckOptions,
+  type SpfResult,
+} from "./spf.ts";
