@@ -6,16 +6,8 @@
  */
 import { z } from "zod";
 import { parseHostPort } from "../net/mod.ts";
+import { duration as ms } from "./schema_units.ts";
 import { parseDuration } from "./units.ts";
-
-const ms = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
-    return z.NEVER;
-  }
-});
 
 const server = z.string().superRefine((v, ctx) => {
   try {

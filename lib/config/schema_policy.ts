@@ -1,16 +1,7 @@
 // Schemas of the policy part of the configuration: `[lookup.NAME]` tables, `[[acl.STAGE]]`
 // rules and `[policy]`. Imported by schema.ts; the shapes match lib/lookup and lib/policy.
 import { z } from "zod";
-import { parseDuration } from "./units.ts";
-
-const ms = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: (e as Error).message });
-    return z.NEVER;
-  }
-});
+import { duration as ms } from "./schema_units.ts";
 
 const cache = {
   /** How long a found value is cached; "0s" turns caching off. */

@@ -5,4 +5,5 @@
  * @module
  */
 export { type ByteStream, connStream } from "./stream.ts";
+export { duplexOver } from "./duplex.ts";
 export { ServerCredentials, TlsError, type TlsSessionInfo, upgradeServer } from "./server_tls.ts";

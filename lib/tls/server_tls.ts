@@ -1,6 +1,6 @@
-import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import type { ByteStream } from "./stream.ts";
+import { duplexOver } from "./duplex.ts";
 
 /** A TLS handshake or certificate load failed. */
 export class TlsError extends Error {
@@ -61,31 +61,6 @@ export class ServerCredentials {
     if (!this.#context) throw new TlsError("TLS credentials were not loaded");
     return this.#context;
   }
-}
-
-/** Adapts a Deno connection to the Duplex that node:tls wants underneath it. */
-function duplexOver(conn: Deno.Conn): Duplex {
-  return new Duplex({
-    read() {
-      const buf = new Uint8Array(16 * 1024);
-      conn.read(buf).then(
-        (n) => this.push(n === null ? null : buf.subarray(0, n)),
-        () => this.push(null),
-      );
-    },
-    write(chunk: Uint8Array, _enc, cb) {
-      (async () => {
-        let off = 0;
-        while (off < chunk.length) off += await conn.write(chunk.subarray(off));
-      })().then(() => cb(), (e) => cb(e));
-    },
-    final(cb) {
-      try {
-        conn.closeWrite();
-      } catch { /* peer gone */ }
-      cb();
-    },
-  });
 }
 
 /**

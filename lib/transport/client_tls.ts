@@ -1,7 +1,6 @@
-import { Duplex } from "node:stream";
 import { connect, type TLSSocket } from "node:tls";
 import { isIP } from "../net/mod.ts";
-import type { ByteStream } from "../tls/mod.ts";
+import { type ByteStream, duplexOver } from "../tls/mod.ts";
 
 /** Options for the client side of STARTTLS. */
 export interface ClientTlsOptions {
@@ -24,31 +23,6 @@ export interface ClientTlsSession {
   cipher: string;
   /** The node:tls socket, for the peer certificate chain (DANE, name checks). */
   socket: TLSSocket;
-}
-
-/** Adapts a Deno connection to the Duplex node:tls wants underneath it. */
-function duplexOver(conn: Deno.Conn): Duplex {
-  return new Duplex({
-    read() {
-      const buf = new Uint8Array(16 * 1024);
-      conn.read(buf).then(
-        (n) => this.push(n === null ? null : buf.subarray(0, n)),
-        () => this.push(null),
-      );
-    },
-    write(chunk: Uint8Array, _enc, cb) {
-      (async () => {
-        let off = 0;
-        while (off < chunk.length) off += await conn.write(chunk.subarray(off));
-      })().then(() => cb(), (e) => cb(e));
-    },
-    final(cb) {
-      try {
-        conn.closeWrite();
-      } catch { /* peer gone */ }
-      cb();
-    },
-  });
 }
 
 /**
