@@ -1,3 +1,4 @@
+import { testEnvelope } from "./helpers/envelope.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
 import { createQueueRunner } from "../lib/queue/mod.ts";
@@ -9,25 +10,9 @@ import { freePort, startPostfix, waitFor, waitListening } from "./helpers/postfi
 
 async function enqueue(spool: Spool, rcpts: string[], body: string): Promise<string> {
   const id = newMessageId();
-  await spool.store({
-    id,
-    sender: "sender@origin.test",
-    recipients: rcpts.map((address) => ({
-      address,
-      status: "pending",
-      attempts: 0,
-      nextAttempt: 0,
-    })),
-    dsn: { envid: "ENV-1" },
-    bodyType: "7BIT",
-    smtputf8: false,
-    client: { ip: "127.0.0.1", port: 1, helo: "client.test" },
-    protocol: "esmtp",
-    listener: "127.0.0.1:2525",
-    received: Date.now(),
-    size: 0,
-    chunks: 0,
-  }, [new TextEncoder().encode(body)]);
+  await spool.store(testEnvelope({ id, recipients: rcpts, dsn: { envid: "ENV-1" } }), [
+    new TextEncoder().encode(body),
+  ]);
   return id;
 }
 

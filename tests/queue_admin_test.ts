@@ -1,3 +1,4 @@
+import { testEnvelope } from "./helpers/envelope.ts";
 import { assertEquals } from "./helpers/assert.ts";
 import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
 import { createQueueRunner, removeQueued, runQueue } from "../lib/queue/mod.ts";
@@ -6,20 +7,13 @@ import { FakePeer } from "./helpers/fake_smtp_peer.ts";
 
 async function enqueue(spool: Spool, nextAttempt: number): Promise<string> {
   const id = newMessageId();
-  await spool.store({
-    id,
-    sender: "sender@origin.test",
-    recipients: [{ address: "a@dest.test", status: "deferred", attempts: 1, nextAttempt }],
-    dsn: {},
-    bodyType: "7BIT",
-    smtputf8: false,
-    client: { ip: "127.0.0.1", port: 1, helo: "client.test" },
-    protocol: "esmtp",
-    listener: "127.0.0.1:2525",
-    received: Date.now(),
-    size: 0,
-    chunks: 0,
-  }, [new TextEncoder().encode("Subject: admin\r\n\r\nx\r\n")]);
+  await spool.store(
+    testEnvelope({
+      id,
+      recipients: [{ address: "a@dest.test", status: "deferred", attempts: 1, nextAttempt }],
+    }),
+    [new TextEncoder().encode("Subject: admin\r\n\r\nx\r\n")],
+  );
   return id;
 }
 

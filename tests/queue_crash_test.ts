@@ -1,3 +1,4 @@
+import { testEnvelope } from "./helpers/envelope.ts";
 import { assertEquals } from "./helpers/assert.ts";
 import { newMessageId, Spool } from "../lib/spool/mod.ts";
 import { FakePeer } from "./helpers/fake_smtp_peer.ts";
@@ -8,20 +9,9 @@ const WORKER = new URL("./helpers/queue_worker.ts", import.meta.url).pathname;
 
 async function enqueue(spool: Spool, subject: string): Promise<string> {
   const id = newMessageId();
-  await spool.store({
-    id,
-    sender: "sender@origin.test",
-    recipients: [{ address: "rcpt@dest.test", status: "pending", attempts: 0, nextAttempt: 0 }],
-    dsn: {},
-    bodyType: "7BIT",
-    smtputf8: false,
-    client: { ip: "127.0.0.1", port: 1, helo: "client.test" },
-    protocol: "esmtp",
-    listener: "127.0.0.1:2525",
-    received: Date.now(),
-    size: 0,
-    chunks: 0,
-  }, [new TextEncoder().encode(`Subject: ${subject}\r\n\r\nbody\r\n`)]);
+  await spool.store(testEnvelope({ id, recipients: ["rcpt@dest.test"] }), [
+    new TextEncoder().encode(`Subject: ${subject}\r\n\r\nbody\r\n`),
+  ]);
   return id;
 }
 

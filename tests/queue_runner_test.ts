@@ -1,3 +1,4 @@
+import { testEnvelope } from "./helpers/envelope.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { Resolver } from "../lib/dns/mod.ts";
 import {
@@ -22,26 +23,9 @@ async function enqueue(
   env: Partial<Envelope> = {},
 ): Promise<string> {
   const id = newMessageId();
-  await spool.store({
-    id,
-    sender: "sender@origin.test",
-    recipients: rcpts.map((r) => ({
-      status: "pending",
-      attempts: 0,
-      nextAttempt: 0,
-      ...(typeof r === "string" ? { address: r } : r),
-    })),
-    dsn: {},
-    bodyType: "7BIT",
-    smtputf8: false,
-    client: { ip: "127.0.0.1", port: 1, helo: "client.test" },
-    protocol: "esmtp",
-    listener: "127.0.0.1:2525",
-    received: Date.now(),
-    size: 0,
-    chunks: 0,
-    ...env,
-  }, [new TextEncoder().encode(BODY)]);
+  await spool.store(testEnvelope({ ...env, id, recipients: rcpts }), [
+    new TextEncoder().encode(BODY),
+  ]);
   return id;
 }
 

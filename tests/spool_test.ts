@@ -1,3 +1,4 @@
+import { testEnvelope } from "./helpers/envelope.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import {
   BodyWriter,
@@ -9,20 +10,7 @@ import {
 } from "../lib/spool/mod.ts";
 
 function envelope(id = newMessageId()): Envelope {
-  return {
-    id,
-    sender: "a@example.com",
-    recipients: [{ address: "b@example.org", status: "pending", attempts: 0, nextAttempt: 0 }],
-    dsn: {},
-    bodyType: "7BIT",
-    smtputf8: false,
-    client: { ip: "127.0.0.1", port: 1, helo: "c.test" },
-    protocol: "esmtp",
-    listener: "127.0.0.1:2525",
-    received: Date.now(),
-    size: 0,
-    chunks: 0,
-  };
+  return testEnvelope({ id, sender: "a@example.com", recipients: ["b@example.org"] });
 }
 
 Deno.test("message ids sort by time and are unique", () => {
