@@ -308,3 +308,23 @@ print(json.dumps(codes))
   assertEquals(codes.slice(0, 3), [535, 535, 535]);
   assert(codes.includes(454), `expected a 454 block in ${py.stdout}`);
 });
+
+relayTest(
+  "a message to 1,000 long recipients is accepted in one transaction",
+  "[smtp]\nmax_recipients = 1000",
+  async (r) => {
+    const py = await python(
+      `
+import smtplib, os
+s = smtplib.SMTP("127.0.0.1", int(os.environ["PORT"]))
+long = "x" * 60
+rcpts = [f"{long}{i}@{long}.example.org" for i in range(1000)]
+print(s.sendmail("a@example.com", rcpts, b"Subject: many\\r\\n\\r\\nbody\\r\\n") or "ok")
+`,
+      { PORT: String(r.port) },
+    );
+    assertEquals(py.stdout.trim(), "ok", py.stderr);
+    const [m] = await r.messages();
+    assertEquals(m.recipients.length, 1000);
+  },
+);

@@ -80,3 +80,25 @@ Deno.test("concurrent stores share commits and all become durable", async () => 
   again.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("an envelope with 1,000 long recipients is stored, updated, read and removed", async () => {
+  const spool = await Spool.open(":memory:");
+  const long = "x".repeat(60);
+  const e = testEnvelope({
+    recipients: Array.from({ length: 1000 }, (_, i) => ({
+      address: `${long}${i}@${long}.example.org`,
+      orcpt: `rfc822;${long}${i}@${long}.example.org`,
+      notify: ["SUCCESS", "FAILURE"],
+    })),
+  });
+  await spool.store(e, [new Uint8Array(10)]);
+  const back = (await spool.get(e.id))!;
+  assertEquals(back.recipients.map((r) => r.address), e.recipients.map((r) => r.address));
+  back.recipients[999].status = "delivered";
+  await spool.update(back);
+  assertEquals((await spool.get(e.id))!.recipients[999].status, "delivered");
+  assertEquals((await Array.fromAsync(spool.list()))[0].recipients.length, 1000);
+  assert(await spool.remove(e.id));
+  assertEquals((await Array.fromAsync(spool.kv.list({ prefix: [] }))).length, 0);
+  spool.close();
+});

@@ -1,13 +1,8 @@
 import { buildDsn, type DsnAction, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
-import { type Envelope, KEYS, type Mutation, type Spool } from "../spool/mod.ts";
+import type { Envelope, Mutation, Spool } from "../spool/mod.ts";
 
 /** The KV key that records a delay warning was sent for a message. */
 export const warnedKey = (id: string): Deno.KvKey => ["queue", "warned", id];
-
-/** A write that stores an envelope's current state (to commit with something else). */
-export function envelopeMutation(env: Envelope): Mutation {
-  return { key: KEYS.msg(env.id), value: env, bytes: JSON.stringify(env).length + 64 };
-}
 
 /**
  * Puts a DSN (bounce or delay warning) for some recipients into the spool as a new message

@@ -1,5 +1,11 @@
 import { type DsnAction, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
-import { type Envelope, type Mutation, type Recipient, removeFinished } from "../spool/mod.ts";
+import {
+  type Envelope,
+  envelopeMutations,
+  type Mutation,
+  type Recipient,
+  removeFinished,
+} from "../spool/mod.ts";
 import { domainOf, type OutboundMessage, type RecipientResult } from "../transport/mod.ts";
 import {
   logBounce,
@@ -11,7 +17,7 @@ import {
   silentLog,
 } from "./log_lines.ts";
 import { holdLease, LEASE_MS, type QueueRequest, releaseLease, takeRequests } from "./control.ts";
-import { dueForWarning, envelopeMutation, queueNotice, warnedKey } from "./notices.ts";
+import { dueForWarning, queueNotice, warnedKey } from "./notices.ts";
 import { recordResults } from "./outcomes.ts";
 import { RetrySchedule } from "./retry_rules.ts";
 import type { DeliveryEvent, QueueRunnerOptions, RunSummary } from "./types.ts";
@@ -147,7 +153,7 @@ export class QueueRunner {
       }))
       : [];
     for (const r of open) r.status = "failed";
-    if (notify.length > 0) await this.#bounce(env, notify, "failed", [envelopeMutation(env)]);
+    if (notify.length > 0) await this.#bounce(env, notify, "failed", envelopeMutations(env));
     await this.#o.spool.remove(id, [{ key: warnedKey(id), value: undefined, bytes: 64 }]);
     this.#due.delete(id);
     this.#log.info(`${id} removed by the administrator${notify.length ? " (bounced)" : ""}`, {
@@ -418,11 +424,11 @@ export class QueueRunner {
     const done = env.recipients.every((r) => r.status === "delivered" || r.status === "failed");
     let saved = false;
     if (notify.length > 0) {
-      await this.#bounce(env, notify, "failed", [envelopeMutation(env)]);
+      await this.#bounce(env, notify, "failed", envelopeMutations(env));
       saved = true;
     }
     if (successes.length > 0) {
-      await this.#bounce(env, successes, "relayed", [envelopeMutation(env)]);
+      await this.#bounce(env, successes, "relayed", envelopeMutations(env));
       saved = true;
     }
     if (!saved && (failures.length > 0 || dirty) && !done) await spool.update(env);

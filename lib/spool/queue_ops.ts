@@ -1,6 +1,7 @@
 import type { Envelope } from "./envelope.ts";
 import { GroupCommitter, type Mutation } from "./group_commit.ts";
 import { KEYS, type Spool } from "./spool.ts";
+import { envelopeDeletions } from "./envelope_codec.ts";
 
 /**
  * Removes a finished message in one group commit when its envelope says how many body chunks
@@ -17,7 +18,7 @@ export async function removeFinished(
     await spool.remove(envelope.id, extra);
     return;
   }
-  const mutations: Mutation[] = [{ key: KEYS.msg(envelope.id), value: undefined, bytes: 64 }];
+  const mutations: Mutation[] = envelopeDeletions(envelope);
   for (let i = 0; i < n; i++) {
     mutations.push({ key: KEYS.body(envelope.id, i), value: undefined, bytes: 64 });
   }

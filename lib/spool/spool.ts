@@ -1,13 +1,20 @@
 import type { Envelope } from "./envelope.ts";
 import { GroupCommitter, type Mutation } from "./group_commit.ts";
 import { SpoolError } from "./errors.ts";
+import {
+  envelopeDeletions,
+  type EnvelopeHead,
+  envelopeMutations,
+  readEnvelope,
+} from "./envelope_codec.ts";
 
 /** Body chunks stay below Deno KV's 64 KiB value cap. */
 export const CHUNK_SIZE = 60 * 1024;
 
 /**
  * Key layout (all under one Deno KV database):
- * - `["msg", id]`: the {@linkcode Envelope}; its presence makes the message exist.
+ * - `["msg", id]`: the {@linkcode Envelope} (its first 50 recipients); its presence makes the
+ *   message exist. `["rcpt", id, n]`: further recipients, 50 a block (envelope_codec.ts).
  * - `["body", id, n]`: body chunk n (Uint8Array, at most {@linkcode CHUNK_SIZE} bytes).
  * - `["partial", id]`: a message whose chunks are being written or removed in several
  *   commits; cleaned away on start-up unless `["msg", id]` exists.
@@ -104,8 +111,8 @@ export class Spool {
     envelope.chunks = chunks.length;
     envelope.size = chunks.reduce((n, c) => n + c.length, 0);
     const id = envelope.id;
-    const envBytes = JSON.stringify(envelope).length + 64;
-    const final: Mutation[] = [{ key: KEYS.msg(id), value: envelope, bytes: envBytes }, ...extra];
+    const final: Mutation[] = [...envelopeMutations(envelope), ...extra];
+    const envBytes = final.reduce((n, m) => n + m.bytes, 0);
     const chunkMutations = chunks.map((c, n): Mutation => ({
       key: KEYS.body(id, n),
       value: c,
@@ -136,7 +143,7 @@ export class Spool {
 
   /** Reads an envelope, or null when there is no such message. */
   async get(id: string): Promise<Envelope | null> {
-    return (await this.kv.get<Envelope>(KEYS.msg(id))).value;
+    return await readEnvelope(this.kv, (await this.kv.get<EnvelopeHead>(KEYS.msg(id))).value);
   }
 
   /** Yields the body chunks of a message in order. */
@@ -159,15 +166,14 @@ export class Spool {
 
   /** Yields every envelope, oldest first (ids sort by arrival). */
   async *list(): AsyncGenerator<Envelope> {
-    for await (const e of this.kv.list<Envelope>({ prefix: ["msg"] })) yield e.value;
+    for await (const e of this.kv.list<EnvelopeHead>({ prefix: ["msg"] })) {
+      yield (await readEnvelope(this.kv, e.value))!;
+    }
   }
 
   /** Replaces an envelope (for delivery state); `extra` commits atomically with it. */
   async update(envelope: Envelope, extra: Mutation[] = []): Promise<void> {
-    await this.commit([
-      { key: KEYS.msg(envelope.id), value: envelope, bytes: JSON.stringify(envelope).length },
-      ...extra,
-    ]);
+    await this.commit([...envelopeMutations(envelope), ...extra]);
   }
 
   /**
@@ -178,7 +184,7 @@ export class Spool {
     const env = await this.get(id);
     if (!env) return false;
     await this.commit([
-      { key: KEYS.msg(id), value: undefined, bytes: 64 },
+      ...envelopeDeletions(env),
       { key: KEYS.partial(id), value: Date.now(), bytes: 64 },
       ...extra,
     ]);
