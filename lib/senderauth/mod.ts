@@ -14,3 +14,17 @@ export {
   type SpfCheckOptions,
   type SpfResult,
 } from "./spf.ts";
+export {
+  type DkimCheck,
+  type DkimResult,
+  type DkimSignatureResult,
+  type DkimVerifyOptions,
+  verifyDkim,
+} from "./dkim_verify.ts";
+export {
+  DEFAULT_SIGNED_HEADERS,
+  type DkimAlgorithm,
+  type DkimCanonicalization,
+  type DkimSignOptions,
+  signDkim,
+} from "./dkim_sign.ts";
