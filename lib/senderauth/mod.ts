@@ -28,3 +28,10 @@ export {
   type DkimSignOptions,
   signDkim,
 } from "./dkim_sign.ts";
+export { checkDmarc, type DmarcCheck, type DmarcCheckOptions, type DmarcStatus } from "./dmarc.ts";
+export { type ArcCheck, type ArcResult, verifyArc } from "./arc_verify.ts";
+export {
+  authenticationResults,
+  type AuthResultsEntry,
+  type AuthResultsInput,
+} from "./auth_results.ts";

@@ -16,6 +16,15 @@ sig = dkim.sign(msg, a["selector"].encode(), a["domain"].encode(), a["key"].enco
 sys.stdout.buffer.write(sig + msg)
 `;
 
+const ARC_SIGN = `
+import sys, json, dkim
+a = json.load(open(sys.argv[1]))
+msg = open(a["message"], "rb").read()
+hs = dkim.arc_sign(msg, a["selector"].encode(), a["domain"].encode(), a["key"].encode(),
+    a["srvId"].encode())
+sys.stdout.buffer.write(b"".join(hs) + msg)
+`;
+
 const VERIFY = `
 import sys, json, dkim
 a = json.load(open(sys.argv[1]))
@@ -30,7 +39,10 @@ print("pass" if ok else "fail")
 /** True when Debian's python3 with the dkim module is installed. */
 export function haveDkimpy(): boolean {
   try {
-    const out = new Deno.Command(PYTHON, { args: ["-c", "import dkim, nacl"], stderr: "null" })
+    const out = new Deno.Command(PYTHON, {
+      args: ["-c", "import dkim, nacl, authres"],
+      stderr: "null",
+    })
       .outputSync();
     return out.success;
   } catch {
@@ -72,4 +84,14 @@ export async function dkimpyVerify(
 ): Promise<"pass" | "fail"> {
   const out = new TextDecoder().decode(await run(VERIFY, { message, records })).trim();
   return out === "pass" ? "pass" : "fail";
+}
+
+/** ARC-seals a message with dkimpy (RSA); it must carry an A-R header of `srvId`. */
+export function dkimpyArcSign(message: Uint8Array, opts: {
+  domain: string;
+  selector: string;
+  key: string;
+  srvId: string;
+}): Promise<Uint8Array> {
+  return run(ARC_SIGN, { ...opts, message });
 }
