@@ -35,3 +35,4 @@ export {
   type AuthResultsEntry,
   type AuthResultsInput,
 } from "./auth_results.ts";
+export { isSrs, srsForward, type SrsOptions, srsReverse } from "./srs.ts";
