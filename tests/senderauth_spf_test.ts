@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { Resolver } from "../lib/dns/mod.ts";
-import { checkSpf, type SpfCheckOptions } from "../lib/senderauth/mod.ts";
+import { checkSpf, type SpfCheckOptions, spfFor } from "../lib/senderauth/mod.ts";
 import { TestDnsServer, type ZoneRecord } from "./helpers/dns_server.ts";
 
 const txt = (name: string, data: string): ZoneRecord => ({ name, type: "TXT", data });
@@ -164,4 +164,18 @@ Deno.test("checkSpf() writes a Received-SPF header and an Authentication-Results
     assert(!r.received.endsWith("\n"));
     assertMatch(r.info, /^spf=pass .*smtp\.mailfrom=user@ip\.test/);
   });
+});
+
+Deno.test("spfFor() gives the result for any address or domain and IP, v4 and v6", async () => {
+  const dns = await TestDnsServer.start(structuredClone(ZONE));
+  const resolver = new Resolver({ servers: [dns.address], timeout: 2000, attempts: 1 });
+  try {
+    const opts = { resolver, hostname: "relay.local" };
+    assertEquals(await spfFor("x@ip.test", "2001:db8::9", opts), "pass");
+    assertEquals(await spfFor("ip.test", "192.0.2.9", opts), "pass");
+    assertEquals(await spfFor("x@mx.test", "2001:db8:1::21", opts), "fail");
+    assertEquals(await spfFor("x@nospf.test", "203.0.113.50", opts), "none");
+  } finally {
+    dns.close();
+  }
 });

@@ -12,6 +12,7 @@ export {
   DEFAULT_SPF_GUESS,
   type SpfCheck,
   type SpfCheckOptions,
+  spfFor,
   type SpfResult,
 } from "./spf.ts";
 export {

@@ -116,3 +116,27 @@ function smtpComment(
   const prefix = `${hostname}: `;
   return comment.startsWith(prefix) ? comment.slice(prefix.length) : comment;
 }
+
+/**
+ * The SPF result for any address and IP (IPv4 or IPv6), for policy expressions such as
+ * `spf(sender, client_ip)`; the domain after the last `@` is checked.
+ *
+ * @param address An email address, or a bare domain.
+ * @param ip The address to check.
+ * @param opts The resolver and our host name.
+ * @returns One of Exim's result names.
+ * @example Usage
+ * ```ts
+ * await spfFor("a@example.org", "2001:db8::1", { resolver, hostname: "relay.local" }); // "pass"
+ * ```
+ */
+export async function spfFor(
+  address: string,
+  ip: string,
+  opts: { resolver: Resolver; hostname: string },
+): Promise<SpfResult> {
+  const sender = address.includes("@") ? address : `postmaster@${address}`;
+  const domain = sender.slice(sender.lastIndexOf("@") + 1);
+  const r = await checkSpf({ ip, sender, helo: domain, guess: false, ...opts });
+  return r.result;
+}
