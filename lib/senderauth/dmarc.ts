@@ -46,6 +46,22 @@ export interface DmarcCheck {
   info: string;
   /** The record as published, when one was found. */
   record?: string;
+  /** The published policy, for aggregate reports (RFC 7489 7.2.1.1 policy_published). */
+  published?: PublishedPolicy;
+}
+
+/** The policy as published (RFC 7489 6.3), alignment modes as `r` or `s`. */
+export interface PublishedPolicy {
+  /** p= */
+  p: "none" | "quarantine" | "reject";
+  /** sp= (p= when absent) */
+  sp: "none" | "quarantine" | "reject";
+  /** adkim= */
+  adkim: "r" | "s";
+  /** aspf= */
+  aspf: "r" | "s";
+  /** pct= (100 when absent) */
+  pct: number;
 }
 
 /**
@@ -97,6 +113,15 @@ export async function checkDmarc(opts: DmarcCheckOptions): Promise<DmarcCheck> {
     },
     info: res.info,
     record: res.rr,
+    published: res.p
+      ? {
+        p: res.p as PublishedPolicy["p"],
+        sp: (res.sp || res.p) as PublishedPolicy["sp"],
+        adkim: res.alignment?.dkim.strict ? "s" : "r",
+        aspf: res.alignment?.spf.strict ? "s" : "r",
+        pct: Number(/(?:^|;)\s*pct\s*=\s*(\d+)/i.exec(res.rr ?? "")?.[1] ?? 100),
+      }
+      : undefined,
   };
 }
 

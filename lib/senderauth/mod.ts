@@ -37,3 +37,12 @@ export {
   type AuthResultsInput,
 } from "./auth_results.ts";
 export { isSrs, srsForward, type SrsOptions, srsReverse } from "./srs.ts";
+export {
+  type AggregateReport,
+  aggregateReports,
+  type DmarcHistoryEntry,
+  dmarcHistoryEntry,
+  gzipText,
+  type ReportMetadata,
+  reportUris,
+} from "./dmarc_report.ts";
