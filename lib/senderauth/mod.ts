@@ -46,3 +46,4 @@ export {
   type ReportMetadata,
   reportUris,
 } from "./dmarc_report.ts";
+export { type ArcSealOptions, sealArc } from "./arc_seal.ts";

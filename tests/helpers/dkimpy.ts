@@ -25,6 +25,16 @@ hs = dkim.arc_sign(msg, a["selector"].encode(), a["domain"].encode(), a["key"].e
 sys.stdout.buffer.write(b"".join(hs) + msg)
 `;
 
+const ARC_VERIFY = `
+import sys, json, dkim
+a = json.load(open(sys.argv[1]))
+msg = open(a["message"], "rb").read()
+def dnsfunc(name, timeout=5):
+    return a["records"].get(name.decode().rstrip(".").lower(), "").encode()
+cv, results, comment = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+print(cv.decode())
+`;
+
 const VERIFY = `
 import sys, json, dkim
 a = json.load(open(sys.argv[1]))
@@ -94,4 +104,12 @@ export function dkimpyArcSign(message: Uint8Array, opts: {
   srvId: string;
 }): Promise<Uint8Array> {
   return run(ARC_SIGN, { ...opts, message });
+}
+
+/** Validates the ARC chain with dkimpy: the cv it finds (pass, fail or none). */
+export async function dkimpyArcVerify(
+  message: Uint8Array,
+  records: Record<string, string>,
+): Promise<string> {
+  return new TextDecoder().decode(await run(ARC_VERIFY, { message, records })).trim();
 }
