@@ -47,3 +47,8 @@ export {
   reportUris,
 } from "./dmarc_report.ts";
 export { type ArcSealOptions, sealArc } from "./arc_seal.ts";
+export {
+  allowedReportAddresses,
+  forensicReport,
+  type ForensicReportOptions,
+} from "./dmarc_forensic.ts";
