@@ -2,6 +2,7 @@ import { z } from "zod";
 import { cidr, duration, hostPort, size } from "./schema_units.ts";
 import { deliverySections } from "./schema_delivery.ts";
 import { aclSchema, lookupsSchema, policySchema } from "./schema_policy.ts";
+import { senderauthSections } from "./schema_senderauth.ts";
 
 const domainName = z.string().regex(
   /^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/,
@@ -92,6 +93,7 @@ export const configSchema = z.strictObject({
   acl: aclSchema.prefault({}),
   policy: policySchema.prefault({}),
   ...deliverySections,
+  ...senderauthSections,
 });
 
 /** The parsed configuration, durations in milliseconds and sizes in bytes. */

@@ -9,6 +9,7 @@ import { type Peer, Session, type SessionDeps } from "./session.ts";
 import { VERBS } from "./verbs.ts";
 import { negotiateProxy } from "./proxy_negotiation.ts";
 import { reverseLookup } from "./rdns.ts";
+import { loadSigners, type SenderAuth } from "./sender_checks.ts";
 import { openPolicy, type Policy, relayResolver } from "../policy/mod.ts";
 import { Resolver } from "../dns/mod.ts";
 
@@ -53,6 +54,7 @@ export class SmtpServer {
   #perIp = new Map<string, number>();
   #tls: ServerCredentials | null;
   #proxyTrusted: CidrList;
+  #trusted: CidrList;
   #baseDeps: Omit<SessionDeps, "listener">;
   #closing = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -64,17 +66,20 @@ export class SmtpServer {
     credentials: CredentialStore | null,
     policy: Policy,
     ownPolicy: boolean,
+    senderAuth: SenderAuth,
   ) {
     this.#ownPolicy = ownPolicy ? policy : null;
     const c = opts.config;
     this.#opts = opts;
     this.#tls = tls;
     this.#proxyTrusted = new CidrList(c.proxy.trusted);
+    this.#trusted = new CidrList(c.server.trusted_networks);
     this.#baseDeps = {
       config: c,
       spool: opts.spool,
       log: opts.log,
       policy,
+      senderAuth,
       tls,
       credentials,
       authLimiter: new AuthFailureLimiter(c.auth.ip_max_failures, c.auth.ip_window),
@@ -93,11 +98,13 @@ export class SmtpServer {
       await tls.load();
     }
     const credentials = c.auth.credentials ? await CredentialStore.open(c.auth.credentials) : null;
+    const resolver = new Resolver({ ...c.dns });
+    const senderAuth: SenderAuth = { resolver, config: c, signers: await loadSigners(c) };
     const policy = opts.policy ?? await openPolicy(c, {
       kv: opts.spool.kv,
-      resolver: relayResolver(new Resolver({ ...c.dns })),
+      resolver: relayResolver(resolver),
     });
-    const server = new SmtpServer(opts, tls, credentials, policy, !opts.policy);
+    const server = new SmtpServer(opts, tls, credentials, policy, !opts.policy, senderAuth);
     try {
       for (const listen of c.listen) server.#bind(listen);
     } catch (e) {
@@ -198,6 +205,7 @@ export class SmtpServer {
         return;
       }
       if (c.server.reverse_dns) s.peer.hostname = await reverseLookup(ip, 3000);
+      s.trustedClient = this.#trusted.contains(s.peer.ip);
       s.startPolicy();
       this.#opts.log.debug(
         `SMTP connection from ${s.hostText} (TCP/IP connection count = ${this.#sessions.size})`,

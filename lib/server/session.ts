@@ -8,6 +8,7 @@ import type { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
 import type { ProxyInfo } from "../proxy/mod.ts";
 import { InputBuffer, LINE_TOO_LONG } from "./input.ts";
 import { gate } from "./policy_gate.ts";
+import type { SenderAuth } from "./sender_checks.ts";
 import { type Decision, type Policy, PolicySession, type Stage } from "../policy/mod.ts";
 import type { Transaction } from "./transaction.ts";
 
@@ -29,6 +30,8 @@ export interface SessionDeps {
   indexMutations?: (envelope: Envelope) => Mutation[];
   /** Called after a message is durably accepted (wakes the queue runner). */
   accepted?: (envelope: Envelope) => void;
+  /** SPF, DKIM, DMARC, ARC and signing; absent: no sender authentication. */
+  senderAuth?: SenderAuth | null;
   /** Called with every ACL decision (test-session prints them). */
   trace?: (stage: Stage, decision: Decision) => void;
   /** Run everything but the spool commit (test-session): messages are not queued. */
@@ -80,6 +83,8 @@ export class Session {
   policy!: PolicySession;
   /** Headers ACL rules asked to add to the current message. */
   pendingHeaders: string[] = [];
+  /** The client is in trusted_networks (set with the policy context). */
+  trustedClient = false;
   /** QUIT was received (for the quit/notquit ACL stages). */
   quitSeen = false;
   errors = 0;

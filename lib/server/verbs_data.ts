@@ -5,6 +5,7 @@ import type { Transaction } from "./transaction.ts";
 import { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
 import { headerMap, headerSection, headerValue } from "./headers.ts";
 import { gate } from "./policy_gate.ts";
+import { checkMessage, sign, signerFor } from "./sender_checks.ts";
 
 const encoder = new TextEncoder();
 
@@ -147,6 +148,12 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
   return await finishMessage(s, tx!, id, body, headerLength);
 }
 
+/** The domain of the (first) address in a From header value, or null. */
+function fromDomain(from: string | null): string | null {
+  const m = from ? /@([A-Za-z0-9.-]+)>?\s*(?:,|$)/.exec(from) : null;
+  return m ? m[1].toLowerCase() : null;
+}
+
 /** Header lines to add below our Received: ACL headers, and for submission Message-ID/Date. */
 function addedHeaders(s: Session, id: string, section: string): string {
   let added = s.pendingHeaders.map((h) => `${h}\r\n`).join("");
@@ -186,6 +193,7 @@ async function finishMessage(
   }
   const section = headerSection(body.chunks());
   const message = { size: body.size - headerLength, headers: headerMap(section) };
+  await checkMessage(s, tx.spf ?? null, body.chunks());
   const g = await gate(s, "data", { message }, "DATA");
   if (!g.pass || g.discard || tx.discard || tx.recipients.length === 0) {
     s.endTransaction();
@@ -199,6 +207,12 @@ async function finishMessage(
   const added = addedHeaders(s, id, section);
   if (added) body = insertAfterReceived(body, headerLength, added);
   s.endTransaction();
+  const signer = signerFor(s, fromDomain(headerValue(section, "From")));
+  if (signer) {
+    const signed = new BodyWriter();
+    signed.write(sign(body.chunks(), signer));
+    body = signed;
+  }
   const chunks = body.chunks();
   const messageId = headerValue(section, "Message-ID") ??
     headerValue(headerSection(chunks), "Message-ID") ?? undefined;

@@ -2,6 +2,7 @@ import { decodeXtext, parsePathArg, Reply, reply } from "../smtp/mod.ts";
 import type { Recipient } from "../spool/mod.ts";
 import type { Session } from "./session.ts";
 import { gate } from "./policy_gate.ts";
+import { spfAtMail } from "./sender_checks.ts";
 import { newTransaction, type Transaction } from "./transaction.ts";
 
 /** Applies MAIL FROM parameters (RFC 1870 SIZE, 6152 BODY, 6531 SMTPUTF8, 3461 RET/ENVID). */
@@ -70,6 +71,7 @@ export async function MAIL(s: Session, arg: string): Promise<Reply> {
   const bad = applyMailParams(s, tx, params);
   if (bad) return bad;
   s.tx = tx;
+  tx.spf = await spfAtMail(s, address);
   const g = await gate(s, "mail", { sender: address }, `MAIL FROM:<${address}>`);
   if (!g.pass) {
     s.endTransaction();

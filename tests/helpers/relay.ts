@@ -26,6 +26,8 @@ function merge(base: Table, over: Table): Table {
 export function testConfigText(toml = "", base: Table = {}): string {
   const defaults: Table = {
     server: { hostname: "relay.test", spool: ":memory:", reverse_dns: false },
+    // Tests never query DNS off this machine: a closed loopback port fails at once.
+    dns: { servers: ["127.0.0.1:9"], attempts: 1, timeout: "200ms" },
     listen: [{ address: "127.0.0.1:0" }],
     log: { level: "debug" },
   };

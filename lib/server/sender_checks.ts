@@ -1,0 +1,170 @@
+import type { Config } from "../config/mod.ts";
+import type { Resolver } from "../dns/mod.ts";
+import {
+  authenticationResults,
+  checkDmarc,
+  checkSpf,
+  type DkimSignOptions,
+  signDkim,
+  type SpfCheck,
+  verifyArc,
+  verifyDkim,
+} from "../senderauth/mod.ts";
+import type { Session } from "./session.ts";
+
+/** What sender authentication needs, built once per server. */
+export interface SenderAuth {
+  resolver: Resolver;
+  config: Pick<Config, "spf" | "dkim" | "dmarc" | "arc">;
+  /** Signing keys by lower-case domain. */
+  signers: Map<string, DkimSignOptions>;
+}
+
+/** Loads the `[[dkim.sign]]` keys (at start-up, so a missing file fails early). */
+export async function loadSigners(config: Config): Promise<Map<string, DkimSignOptions>> {
+  const signers = new Map<string, DkimSignOptions>();
+  for (const s of config.dkim.sign) {
+    signers.set(s.domain.toLowerCase(), {
+      domain: s.domain,
+      selector: s.selector,
+      privateKeyPem: await Deno.readTextFile(s.key_file),
+      algorithm: s.algorithm,
+      headers: s.headers,
+      oversign: s.oversign,
+      canonicalization: s.canonicalization,
+    });
+  }
+  return signers;
+}
+
+/**
+ * Inbound checks apply to clients that are neither in trusted_networks nor authenticated:
+ * mail from your own network and users is outbound, and gets signed instead.
+ */
+export function inbound(s: Session): boolean {
+  return s.authUser === null && !s.trustedClient;
+}
+
+/** SPF at MAIL FROM (RFC 7208 2.4; the HELO identity for `<>`), into `spf.*` for ACLs. */
+export async function spfAtMail(s: Session, sender: string): Promise<SpfCheck | null> {
+  const a = s.deps.senderAuth;
+  if (!a || !a.config.spf.enabled || !inbound(s)) return null;
+  let spf: SpfCheck;
+  try {
+    spf = await checkSpf({
+      ip: s.peer.ip,
+      sender,
+      helo: s.helo ?? "",
+      hostname: s.config.server.hostname,
+      resolver: a.resolver,
+      guess: a.config.spf.guess,
+      timeout: a.config.spf.timeout,
+    });
+  } catch (e) {
+    s.deps.log.warn(`${s.hostText} SPF check failed: ${(e as Error).message}`);
+    return null;
+  }
+  s.policy.setResult("spf", {
+    result: spf.result,
+    guess: spf.guess,
+    domain: spf.domain,
+    header_comment: spf.header_comment,
+    smtp_comment: spf.smtp_comment,
+    received: spf.received,
+  });
+  return spf;
+}
+
+function joined(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/**
+ * DKIM, ARC and DMARC on the received message, before the data ACL: results go to `dkim.*`
+ * and `dmarc.*`, and the Received-SPF and Authentication-Results headers (RFC 8601) to the
+ * headers the message gets.
+ */
+export async function checkMessage(
+  s: Session,
+  spf: SpfCheck | null,
+  chunks: Uint8Array[],
+): Promise<void> {
+  try {
+    await checkMessageOrThrow(s, spf, chunks);
+  } catch (e) {
+    // The message goes on without results (ACLs see "none"); the admin sees why.
+    s.deps.log.warn(`${s.hostText} DKIM/DMARC checks failed: ${(e as Error).message}`);
+  }
+}
+
+async function checkMessageOrThrow(
+  s: Session,
+  spf: SpfCheck | null,
+  chunks: Uint8Array[],
+): Promise<void> {
+  const a = s.deps.senderAuth;
+  if (!a || !inbound(s)) return;
+  const c = a.config;
+  if (spf) s.pendingHeaders.push(spf.received);
+  if (!c.dkim.verify && !c.dmarc.enabled && !c.arc.verify) {
+    if (spf) s.pendingHeaders.push(authenticationResults(s.config.server.hostname, { spf }));
+    return;
+  }
+  const dkim = await verifyDkim(joined(chunks), {
+    resolver: a.resolver,
+    minBitLength: c.dkim.min_key_bits,
+  });
+  const pass = dkim.results.filter((r) => r.result === "pass");
+  s.policy.setResult("dkim", {
+    result: pass.length > 0 ? "pass" : dkim.results[0]?.result ?? "none",
+    domains: pass.map((r) => r.domain).join(" "),
+  });
+  const arc = c.arc.verify
+    ? await verifyArc(dkim, { resolver: a.resolver, ip: s.peer.ip })
+    : undefined;
+  const dmarc = c.dmarc.enabled
+    ? await checkDmarc({
+      resolver: a.resolver,
+      headerFrom: dkim.headerFrom,
+      fromFields: dkim.fromFields,
+      spf: spf ? { result: spf.result, domain: spf.domain } : undefined,
+      dkim: dkim.results,
+    })
+    : undefined;
+  if (dmarc) {
+    s.policy.setResult("dmarc", {
+      status: dmarc.status,
+      result: dmarc.result,
+      domain: dmarc.domain,
+      used_domain: dmarc.used_domain,
+      policy: dmarc.policy,
+    });
+  }
+  s.pendingHeaders.push(
+    authenticationResults(s.config.server.hostname, {
+      spf: spf ?? undefined,
+      dkim: c.dkim.verify ? dkim : undefined,
+      dmarc,
+      arc,
+    }),
+  );
+}
+
+/** The `[[dkim.sign]]` key for a message from a trusted or authenticated client, if any. */
+export function signerFor(s: Session, fromDomain: string | null): DkimSignOptions | null {
+  const a = s.deps.senderAuth;
+  if (!a || a.signers.size === 0 || inbound(s) || !fromDomain) return null;
+  return a.signers.get(fromDomain.toLowerCase()) ?? null;
+}
+
+/** Signs the message (RFC 6376 5) and returns it with its DKIM-Signature field first. */
+export function sign(chunks: Uint8Array[], opts: DkimSignOptions): Uint8Array {
+  return signDkim(joined(chunks), opts);
+}
