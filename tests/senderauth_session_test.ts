@@ -66,6 +66,9 @@ local_domains = ["inbound.test"]
 deny = 'spf.result == "fail"'
 message = "550 5.7.23 SPF check failed for {sender.domain}"
 [[acl.data]]
+warn = 'arc.result == "none" && dkim.result == "pass"'
+add_header = "X-Checked: arc none, dkim pass"
+[[acl.data]]
 deny = 'dmarc.status == "reject" && !authenticated'
 message = "550 5.7.1 DMARC policy of {dmarc.used_domain} rejects this message"
 `,
@@ -85,6 +88,7 @@ message = "550 5.7.1 DMARC policy of {dmarc.used_domain} rejects this message"
       assertMatch(body, /Received-SPF: pass /);
       const results = /Authentication-Results: relay\.test;[^]*?\r\n(?=\S)/.exec(body)?.[0] ?? "";
       assertMatch(results, /spf=pass /);
+      assertMatch(body, /\r\nX-Checked: arc none, dkim pass\r\n/);
       assertMatch(results, /dkim=pass header\.i=@signed\.test header\.s=s1/);
       assertMatch(results, /dmarc=pass .*header\.from=signed\.test/);
 

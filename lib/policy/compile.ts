@@ -68,6 +68,7 @@ export const CONTEXT_NAMES: ReadonlySet<string> = new Set([
   "spf",
   "dkim",
   "dmarc",
+  "arc",
   "vars",
   "relay",
 ]);

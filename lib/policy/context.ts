@@ -40,6 +40,7 @@ export function makeContext(init: PolicyContextInit = {}): PolicyContext {
     spf: { result: "none", ...init.spf } as Record<string, string>,
     dkim: { result: "none", ...init.dkim } as Record<string, string>,
     dmarc: { result: "none", ...init.dmarc } as Record<string, string>,
+    arc: { result: "none", ...init.arc } as Record<string, string>,
     vars: { ...init.vars } as Record<string, VarValue>,
     relay: { hostname: "", domains: [], trusted_networks: [], ...init.relay },
   };

@@ -60,7 +60,7 @@ export class PolicySession {
   }
 
   /** Fills results of later checks: `setResult("spf", { result: "pass" })`. */
-  setResult(check: "spf" | "dkim" | "dmarc", result: Record<string, string>): void {
+  setResult(check: "spf" | "dkim" | "dmarc" | "arc", result: Record<string, string>): void {
     this.#ctx[check] = { ...result };
   }
 
@@ -96,6 +96,7 @@ export class PolicySession {
     this.#ctx.spf = { result: "none" };
     this.#ctx.dkim = { result: "none" };
     this.#ctx.dmarc = { result: "none" };
+    this.#ctx.arc = { result: "none" };
     this.#ctx.vars = connectionVars(this.#ctx.vars as Record<string, VarValue>);
   }
 

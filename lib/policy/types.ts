@@ -45,6 +45,8 @@ export interface PolicyContext {
   spf: Record<string, string>;
   dkim: Record<string, string>;
   dmarc: Record<string, string>;
+  /** ARC chain verification (RFC 8617): `arc.result` is none, pass or fail. */
+  arc: Record<string, string>;
   /** Variables set by rules: `m_*` per message, others per connection. */
   vars: Record<string, VarValue>;
   /** The relay's own settings, for the built-in rules and for admins' rules. */

@@ -129,6 +129,7 @@ async function checkMessageOrThrow(
   const arc = c.arc.verify
     ? await verifyArc(dkim, { resolver: a.resolver, ip: s.peer.ip })
     : undefined;
+  if (arc) s.policy.setResult("arc", { result: arc.result, instance: String(arc.instance || 0) });
   const dmarc = c.dmarc.enabled
     ? await checkDmarc({
       resolver: a.resolver,
