@@ -5,6 +5,7 @@
  */
 import {
   checkConfigCommand,
+  dmarcCommand,
   lookupCommand,
   passwdCommand,
   queueCommand,
@@ -25,6 +26,7 @@ Commands:
   passwd USER                       make a credentials line from a password on stdin
   lookup [--config FILE] NAME KEY   query a lookup table (set/get/delete/list for kv tables)
   test-session --from-ip IP         run SMTP from stdin through the session and ACLs, dry
+  dmarc report [--since 24h]        write (and --send) DMARC aggregate reports
 
 Run "relay <command> --help" for a command's options.`;
 
@@ -35,6 +37,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   passwd: passwdCommand,
   lookup: lookupCommand,
   "test-session": testSessionCommand,
+  dmarc: dmarcCommand,
 };
 
 function fail(message: string): void {

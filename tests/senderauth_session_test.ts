@@ -8,6 +8,8 @@ import { startRelay } from "./helpers/relay.ts";
 import { python } from "./helpers/clients.ts";
 import { TestDnsServer, type ZoneRecord } from "./helpers/dns_server.ts";
 import { keyRecord, makeDkimKey } from "./helpers/dkim_keys.ts";
+import { dmarcReports, queueReport } from "../lib/cli/mod.ts";
+import { gzipText } from "../lib/senderauth/mod.ts";
 
 const txt = (name: string, data: string): ZoneRecord => ({ name, type: "TXT", data });
 
@@ -44,7 +46,7 @@ Deno.test({
     const dns = await TestDnsServer.start([
       keyRecord("s1._domainkey.signed.test", key.record),
       txt("signed.test", "v=spf1 ip4:127.0.0.1 -all"),
-      txt("_dmarc.signed.test", "v=DMARC1; p=reject"),
+      txt("_dmarc.signed.test", "v=DMARC1; p=reject; rua=mailto:reports@signed.test"),
       txt("spf-fail.test", "v=spf1 ip4:192.0.2.1 -all"),
       txt("strict.test", "v=spf1 -all"),
       txt("_dmarc.strict.test", "v=DMARC1; p=reject"),
@@ -62,6 +64,8 @@ Deno.test({
 [server]
 trusted_networks = []
 local_domains = ["inbound.test"]
+[dmarc]
+history = true
 [[acl.mail]]
 deny = 'spf.result == "fail"'
 message = "550 5.7.23 SPF check failed for {sender.domain}"
@@ -105,6 +109,24 @@ message = "550 5.7.1 DMARC policy of {dmarc.used_domain} rejects this message"
         /^550 5\.7\.1 DMARC policy of strict\.test rejects/,
       );
       assertEquals((await inbound.messages()).length, 1);
+      // The aggregate report for signed.test counts the passing message (RFC 7489 7.2).
+      const [report] = await dmarcReports(inbound.spool, inbound.config, 0);
+      assertEquals(report.domain, "signed.test");
+      assertEquals(report.rua, ["mailto:reports@signed.test"]);
+      assertMatch(report.xml, /<source_ip>127\.0\.0\.1<\/source_ip>\s*<count>1<\/count>/);
+      assertMatch(report.xml, /<dkim>pass<\/dkim>\s*<spf>pass<\/spf>/);
+      const id = await queueReport(
+        inbound.spool,
+        inbound.config,
+        report,
+        await gzipText(report.xml),
+      );
+      const queued = (await inbound.messages()).find((m) => m.id === id)!;
+      assertEquals(queued.recipients.map((r) => r.address), ["reports@signed.test"]);
+      assertMatch(
+        await inbound.body(id!),
+        /Content-Type: application\/gzip; name="relay\.test!signed\.test!/,
+      );
       assert(
         dns.queries.some((q) => /TXT s1\._domainkey\.signed\.test/.test(q)),
         dns.queries.join(","),

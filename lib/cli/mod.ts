@@ -4,6 +4,7 @@
  * @module
  */
 export { UsageError } from "./args.ts";
+export { DMARC_HELP, dmarcCommand, dmarcReports, queueReport } from "./dmarc.ts";
 export { CHECK_CONFIG_HELP, checkConfigCommand } from "./check_config.ts";
 export { PASSWD_HELP, passwdCommand } from "./passwd.ts";
 export { QUEUE_HELP, queueCommand } from "./queue.ts";

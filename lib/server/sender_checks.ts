@@ -5,12 +5,21 @@ import {
   checkDmarc,
   checkSpf,
   type DkimSignOptions,
+  dmarcHistoryEntry,
   signDkim,
   type SpfCheck,
   verifyArc,
   verifyDkim,
 } from "../senderauth/mod.ts";
 import type { Session } from "./session.ts";
+
+/** Where DMARC results are kept for aggregate reports: `["dmarc", "history", ms, uuid]`. */
+export const DMARC_HISTORY: Deno.KvKey = ["dmarc", "history"];
+
+/** The key of one DMARC history entry. */
+export function dmarcHistoryKey(time: number): Deno.KvKey {
+  return [...DMARC_HISTORY, time, crypto.randomUUID()];
+}
 
 /** What sender authentication needs, built once per server. */
 export interface SenderAuth {
@@ -139,6 +148,10 @@ async function checkMessageOrThrow(
       dkim: dkim.results,
     })
     : undefined;
+  if (dmarc && spf && c.dmarc.history) {
+    const entry = dmarcHistoryEntry({ ip: s.peer.ip, spf, dkim, dmarc });
+    if (entry) await s.deps.spool.kv.set(dmarcHistoryKey(entry.time), entry);
+  }
   if (dmarc) {
     s.policy.setResult("dmarc", {
       status: dmarc.status,
