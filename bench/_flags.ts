@@ -23,6 +23,8 @@ export interface BenchFlags {
   postfix: boolean;
   /** Keep temp dirs (spool, logs) for inspection. */
   keep: boolean;
+  /** Folder for the relay's V8 CPU profiles (`deno run --cpu-prof`); empty: no profiling. */
+  cpuProf: string;
 }
 
 /** Parses `10240`, `10K`, `100k`, `1M` (K = 1024 bytes). */
@@ -50,7 +52,8 @@ export const FLAGS_HELP = `  --messages N   messages per throughput run (default
   --rounds N     rounds per target, alternating targets; medians reported (default 1)
   --reuse        send all of a session's messages over one connection (smtp-source -d)
   --only T       run only one target: relay or postfix
-  --keep         keep temp dirs (spools, configs, logs) and print their paths`;
+  --keep         keep temp dirs (spools, configs, logs) and print their paths
+  --cpu-prof DIR run the relay with --cpu-prof into DIR and print where its time went`;
 
 /** Parses the flags; returns null when --help was given. */
 export function parseBenchFlags(args: string[]): BenchFlags | null {
@@ -66,6 +69,7 @@ export function parseBenchFlags(args: string[]): BenchFlags | null {
       reuse: { type: "boolean", default: false },
       only: { type: "string" },
       keep: { type: "boolean", default: false },
+      "cpu-prof": { type: "string", default: "" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -85,5 +89,6 @@ export function parseBenchFlags(args: string[]): BenchFlags | null {
     relay: values.only !== "postfix",
     postfix: values.only !== "relay",
     keep: values.keep,
+    cpuProf: values["cpu-prof"],
   };
 }

@@ -11,6 +11,8 @@ export interface RelayOptions {
   extraToml?: string;
   /** Extra `[server]` keys as TOML lines. */
   serverToml?: string;
+  /** Write a V8 CPU profile of the relay into this folder (`--cpu-prof-dir`). */
+  cpuProfDir?: string;
   /** Log format; default `text`. */
   logFormat?: "text" | "json";
 }
@@ -61,7 +63,16 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayProcess>
   const config = `${dir}/relay.toml`;
   await Deno.writeTextFile(config, configToml(dir, port, opts));
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--unstable-kv", "-A", MAIN, "serve", "--config", config],
+    args: [
+      "run",
+      "--unstable-kv",
+      "-A",
+      ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
+      MAIN,
+      "serve",
+      "--config",
+      config,
+    ],
     stdin: "null",
     stdout: "null",
     stderr: "piped",

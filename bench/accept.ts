@@ -10,6 +10,7 @@ import { startPostfix } from "../tests/helpers/postfix.ts";
 import { type BenchFlags, FLAGS_HELP, parseBenchFlags } from "./_flags.ts";
 import { report, runRounds, type Target } from "./_measure.ts";
 import { print } from "./_out.ts";
+import { profileReport } from "./_cpu_profile.ts";
 import { cpuMs, peakRss, treeCpuMs, treePeakRss } from "./_proc.ts";
 import { countSpool, startRelay } from "./_relay.ts";
 
@@ -17,7 +18,10 @@ const relayTarget = (flags: BenchFlags): Target => ({
   name: "relay",
   async start() {
     // Accept and spool only, as Postfix's hold queue (delivery is bench/relay.ts).
-    const relay = await startRelay({ extraToml: "[queue]\ndeliver = false" });
+    const relay = await startRelay({
+      extraToml: "[queue]\ndeliver = false",
+      cpuProfDir: flags.cpuProf || undefined,
+    });
     return {
       port: relay.port,
       cpuMs: () => cpuMs(relay.pid),
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
   print(`args: ${Deno.args.join(" ") || "(defaults)"}; cores: ${navigator.hardwareConcurrency}`);
   print();
   report(runs, { rateLabel: "accepted msg/s" });
+  if (flags.cpuProf) print(`\n${await profileReport(flags.cpuProf)}`);
 }
 
 if (import.meta.main) await main();

@@ -10,6 +10,7 @@ import { smtpSink, startPostfix } from "../tests/helpers/postfix.ts";
 import { type BenchFlags, FLAGS_HELP, parseBenchFlags } from "./_flags.ts";
 import { report, type Running, runRounds, type Target } from "./_measure.ts";
 import { fmt, print } from "./_out.ts";
+import { profileReport } from "./_cpu_profile.ts";
 import { cpuMs, peakRss, treeCpuMs, treePeakRss } from "./_proc.ts";
 import { postfixQueueTime, relayQueueTime } from "./_queue_time.ts";
 import { startRelay } from "./_relay.ts";
@@ -37,6 +38,7 @@ const relayTarget = (flags: BenchFlags): Target => ({
     const sink = await smtpSink();
     const relay = await startRelay({
       logFormat: "json",
+      cpuProfDir: flags.cpuProf || undefined,
       extraToml: `[[route]]
 domains = "*"
 transport = "sink"
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
   print(`args: ${Deno.args.join(" ") || "(defaults)"}; cores: ${navigator.hardwareConcurrency}`);
   print();
   report(runs, { rateLabel: "delivered msg/s", extraLabel: "mean queue ms" });
+  if (flags.cpuProf) print(`\n${await profileReport(flags.cpuProf)}`);
 }
 
 if (import.meta.main) await main();
