@@ -24,6 +24,8 @@ export interface PolicySettings {
   lookup?: Record<string, LookupTableConfig>;
   /** `[[acl.STAGE]]` rules (aclSchema output). */
   acl?: Partial<Record<Stage, readonly RuleConfig[] | undefined>>;
+  /** `[srs]`: its domain is accepted like the local domains. */
+  srs?: { domain: string };
   /** `[policy]` (policySchema output). */
   policy?: { ratelimit_lookup?: string; max_lookup_rounds?: number };
 }
@@ -69,7 +71,12 @@ export async function openPolicy(
       engine,
       relay: {
         hostname: s.hostname,
-        domains: [...s.local_domains, ...s.relay_domains],
+        // Bounces to SRS addresses are mail for us too (they are reversed after RCPT).
+        domains: [
+          ...s.local_domains,
+          ...s.relay_domains,
+          ...(settings.srs?.domain ? [settings.srs.domain] : []),
+        ],
         trusted_networks: [...s.trusted_networks],
       },
       close: () => lookups.close(),

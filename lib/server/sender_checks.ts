@@ -6,12 +6,17 @@ import {
   checkSpf,
   type DkimSignOptions,
   dmarcHistoryEntry,
+  isSrs,
   signDkim,
   type SpfCheck,
+  SrsError,
+  srsForward,
+  srsReverse,
   verifyArc,
   verifyDkim,
 } from "../senderauth/mod.ts";
 import type { Session } from "./session.ts";
+import { type Reply, reply } from "../smtp/mod.ts";
 
 /** Where DMARC results are kept for aggregate reports: `["dmarc", "history", ms, uuid]`. */
 export const DMARC_HISTORY: Deno.KvKey = ["dmarc", "history"];
@@ -169,6 +174,40 @@ async function checkMessageOrThrow(
       arc,
     }),
   );
+}
+
+/**
+ * The SRS0/SRS1 sender for mail from outside that the relay will pass on (forwarding):
+ * receivers checking SPF then see our domain, and bounces come back to us to be reversed.
+ */
+export function srsSenderFor(s: Session, sender: string): string | undefined {
+  const c = s.config.srs;
+  if (!c.domain || sender === "" || !inbound(s)) return undefined;
+  try {
+    const rewritten = srsForward(sender, c.domain, c.secrets);
+    return rewritten === sender ? undefined : rewritten;
+  } catch {
+    return undefined; // an address SRS cannot rewrite goes out unchanged
+  }
+}
+
+/**
+ * For RCPT to an address at the SRS domain: the original address it stands for, or an
+ * error reply when it is forged, expired or not SRS at all (RFC-less; as Exim's srs_reverse).
+ */
+export function srsRecipient(s: Session, address: string): string | Reply | null {
+  const c = s.config.srs;
+  const at = address.lastIndexOf("@");
+  if (!c.domain || at < 0 || address.slice(at + 1).toLowerCase() !== c.domain.toLowerCase()) {
+    return null;
+  }
+  if (!isSrs(address)) return reply(550, "5.1.1", `<${address}>: no such user`);
+  try {
+    return srsReverse(address, c.secrets, c.max_age_days);
+  } catch (e) {
+    const why = e instanceof SrsError ? e.failure : "syntax";
+    return reply(550, "5.1.1", `<${address}>: invalid SRS address (${why})`);
+  }
 }
 
 /** The `[[dkim.sign]]` key for a message from a trusted or authenticated client, if any. */

@@ -5,7 +5,7 @@ import type { Transaction } from "./transaction.ts";
 import { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
 import { headerMap, headerSection, headerValue } from "./headers.ts";
 import { gate } from "./policy_gate.ts";
-import { checkMessage, sign, signerFor } from "./sender_checks.ts";
+import { checkMessage, sign, signerFor, srsSenderFor } from "./sender_checks.ts";
 
 const encoder = new TextEncoder();
 
@@ -231,6 +231,7 @@ async function finishMessage(
     authMechanism: s.authMechanism ?? undefined,
     listener: s.deps.listener.address,
     proxy: s.proxy,
+    srsSender: srsSenderFor(s, tx.sender),
     received: now,
     size: 0,
     chunks: 0,

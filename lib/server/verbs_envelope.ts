@@ -2,7 +2,7 @@ import { decodeXtext, parsePathArg, Reply, reply } from "../smtp/mod.ts";
 import type { Recipient } from "../spool/mod.ts";
 import type { Session } from "./session.ts";
 import { gate } from "./policy_gate.ts";
-import { spfAtMail } from "./sender_checks.ts";
+import { spfAtMail, srsRecipient } from "./sender_checks.ts";
 import { newTransaction, type Transaction } from "./transaction.ts";
 
 /** Applies MAIL FROM parameters (RFC 1870 SIZE, 6152 BODY, 6531 SMTPUTF8, 3461 RET/ENVID). */
@@ -128,14 +128,21 @@ export async function RCPT(s: Session, arg: string): Promise<Reply> {
     s.logReject(`RCPT <${address}>`, r);
     return r;
   }
+  // A bounce to one of our SRS addresses goes to the address it stands for.
+  const srs = srsRecipient(s, address);
+  if (srs instanceof Reply) {
+    s.logReject(`RCPT <${address}>`, srs);
+    return srs;
+  }
   // The rcpt ACL ends with the built-in relay control: never an open relay.
   const g = await gate(s, "rcpt", { rcpt: address }, `RCPT <${address}>`);
   if (!g.pass) return g.reply;
+  if (srs) rcpt.address = srs;
   if (g.discard) {
     tx.discarded = (tx.discarded ?? 0) + 1;
-  } else if (!tx.recipients.some((r) => r.address === address)) {
+  } else if (!tx.recipients.some((r) => r.address === rcpt.address)) {
     tx.recipients.push(rcpt);
-    s.policy.addRecipient(address);
+    s.policy.addRecipient(rcpt.address);
   }
   return reply(250, "2.1.5", "Recipient OK");
 }

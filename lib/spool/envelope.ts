@@ -83,6 +83,11 @@ export interface Envelope {
   size: number;
   /** Number of body chunks in the spool. */
   chunks: number;
+  /**
+   * The envelope sender to use in MAIL FROM when forwarding (SRS, RFC-less but common:
+   * Sender Rewriting Scheme). Bounces the relay makes itself still go to `sender`.
+   */
+  srsSender?: string;
   /** The Message-ID header value, if the message has one. */
   messageId?: string;
 }

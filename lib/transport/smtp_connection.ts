@@ -310,7 +310,8 @@ export class SmtpConnection {
     tryElsewhere: Set<string>,
   ): Promise<void> {
     const env = message.envelope;
-    const mail = `MAIL FROM:<${env.sender}>${mailParams(message.envelope, this.extensions)}`;
+    const sender = env.srsSender ?? env.sender;
+    const mail = `MAIL FROM:<${sender}>${mailParams(message.envelope, this.extensions)}`;
     const rcpts = recipients.map((r) => `RCPT TO:<${r.address}>${rcptParams(r, this.extensions)}`);
     const pipelining = this.extensions.has("PIPELINING");
     // RFC 2920 3.1: MAIL, the RCPTs and DATA may go in one write (DATA last); the replies
