@@ -69,6 +69,9 @@ history = true
 [[acl.mail]]
 deny = 'spf.result == "fail"'
 message = "550 5.7.23 SPF check failed for {sender.domain}"
+[[acl.rcpt]]
+warn = 'spf("someone@other.test", "127.0.0.1") == "pass" && spf("spf-fail.test", "::1") == "fail"'
+add_header = "X-SPF-Function: pass and fail"
 [[acl.data]]
 warn = 'arc.result == "none" && dkim.result == "pass"'
 add_header = "X-Checked: arc none, dkim pass"
@@ -93,6 +96,7 @@ message = "550 5.7.1 DMARC policy of {dmarc.used_domain} rejects this message"
       const results = /Authentication-Results: relay\.test;[^]*?\r\n(?=\S)/.exec(body)?.[0] ?? "";
       assertMatch(results, /spf=pass /);
       assertMatch(body, /\r\nX-Checked: arc none, dkim pass\r\n/);
+      assertMatch(body, /\r\nX-SPF-Function: pass and fail\r\n/);
       assertMatch(results, /dkim=pass header\.i=@signed\.test header\.s=s1/);
       assertMatch(results, /dmarc=pass .*header\.from=signed\.test/);
 

@@ -10,6 +10,7 @@ import {
 } from "../queue/mod.ts";
 import { RouterConfigError } from "../router/mod.ts";
 import type { Spool } from "../spool/mod.ts";
+import { spfFunction } from "../server/mod.ts";
 
 /**
  * Opens the lookup tables and compiles the ACLs. Problems become configuration errors that
@@ -18,9 +19,11 @@ import type { Spool } from "../spool/mod.ts";
 export async function openPolicyFor(config: Config, spool: Spool, file?: string): Promise<Policy> {
   let policy: Policy | undefined;
   try {
+    const resolver = new Resolver({ ...config.dns });
     policy = await openPolicy(config, {
       kv: spool.kv,
-      resolver: relayResolver(new Resolver({ ...config.dns })),
+      resolver: relayResolver(resolver),
+      spf: spfFunction(resolver, config.server.hostname),
     });
     const proxyTable = config.proxy.trusted_lookup;
     if (proxyTable && !policy.lookups.get(proxyTable)) {

@@ -2,7 +2,13 @@ import { celEnv, isCelError, isCelUint } from "@bufbuild/cel";
 import type { DnsResolver, LookupRegistry } from "../lookup/mod.ts";
 import { type CompiledExpr, type CompiledRule, compileRules, type RuleConfig } from "./compile.ts";
 import { DEFAULT_RCPT_RULES } from "./defaults.ts";
-import { callLabel, EvalState, type FunctionDeps, policyFunctions } from "./functions.ts";
+import {
+  callLabel,
+  EvalState,
+  type FunctionDeps,
+  policyFunctions,
+  type SpfFunction,
+} from "./functions.ts";
 import type { RateLimiter } from "./ratelimit.ts";
 import { defaultReply, interpolate, type ReplyParts, safeText } from "./reply.ts";
 import { toBindings, valueAt } from "./context.ts";
@@ -23,6 +29,8 @@ export interface PolicyEngineOptions {
   lookups: LookupRegistry;
   /** Resolver for `dnsbl()`. */
   resolver?: DnsResolver;
+  /** Evaluator for `spf(address, ip)`. */
+  spf?: SpfFunction;
   /** Store for `ratelimit()` counters. */
   ratelimiter?: RateLimiter;
   /** Rounds of lookup resolution per expression; default 4. */
@@ -82,6 +90,7 @@ export class PolicyEngine {
       funcs: policyFunctions({
         lookups: options.lookups,
         resolver: options.resolver,
+        spf: options.spf,
         ratelimiter: options.ratelimiter,
         current,
       }),

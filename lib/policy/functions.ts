@@ -20,6 +20,9 @@ import { CidrList } from "../net/mod.ts";
 import { dnsbl, type DnsResolver, type LookupRegistry } from "../lookup/mod.ts";
 import { parseRate, type RateLimiter } from "./ratelimit.ts";
 
+/** Evaluates SPF for an address (or a bare domain) and IP: pass, fail, softfail ... */
+export type SpfFunction = (address: string, ip: string) => Promise<string>;
+
 /** Policy functions and their arities. */
 export const POLICY_FUNCTIONS: Record<string, number> = {
   lookup: 2,
@@ -29,6 +32,7 @@ export const POLICY_FUNCTIONS: Record<string, number> = {
   domain_in: 2,
   dnsbl: 2,
   ratelimit: 2,
+  spf: 2,
 };
 
 /** Functions that do I/O (answered through rounds of resolution). */
@@ -38,6 +42,7 @@ export const ASYNC_FUNCTIONS: ReadonlySet<string> = new Set([
   "in_list",
   "dnsbl",
   "ratelimit",
+  "spf",
 ]);
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: Error };
@@ -125,6 +130,8 @@ export interface FunctionDeps {
   lookups: LookupRegistry;
   resolver?: DnsResolver;
   ratelimiter?: RateLimiter;
+  /** SPF result of any address and IP (`spf(address, ip)`), IPv4 or IPv6. */
+  spf?: SpfFunction;
   /** Set by the engine around each synchronous CEL evaluation. */
   current: { state: EvalState | null };
 }
@@ -219,6 +226,13 @@ export function policyFunctions(deps: FunctionDeps): CelFunc[] {
         if (!deps.resolver) throw new Error("dnsbl() needs a DNS resolver");
         return dnsbl(deps.resolver, zone, ip);
       }, false) as boolean;
+    }),
+    celFunc("spf", [S, S], CelScalar.STRING, (address, ip) => {
+      const id = callId("spf", address, ip);
+      return stateOf(deps).answer(id, callLabel(id), () => {
+        if (!deps.spf) throw new Error("spf() needs the relay's resolver");
+        return deps.spf(address, ip);
+      }, "none") as string;
     }),
     celFunc("ratelimit", [S, S], CelScalar.BOOL, (key, rate) => {
       const id = callId("ratelimit", key, rate);

@@ -27,7 +27,7 @@ export {
 export { PolicyEngine, type PolicyEngineOptions } from "./engine.ts";
 export { type RuleConfig } from "./compile.ts";
 export { DEFAULT_RCPT_RULES } from "./defaults.ts";
-export { domainIn } from "./functions.ts";
+export { domainIn, type SpfFunction } from "./functions.ts";
 export {
   KvRateLimiter,
   parseRate,

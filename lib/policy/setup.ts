@@ -9,6 +9,7 @@ import {
 } from "../lookup/mod.ts";
 import type { RuleConfig } from "./compile.ts";
 import { PolicyEngine } from "./engine.ts";
+import type { SpfFunction } from "./functions.ts";
 import { KvRateLimiter, type RateLimiter, RedisRateLimiter } from "./ratelimit.ts";
 import type { PolicyContext, Stage } from "./types.ts";
 
@@ -54,7 +55,7 @@ export interface Policy {
  */
 export async function openPolicy(
   settings: PolicySettings,
-  deps: LookupDeps & { resolver?: DnsResolver } = {},
+  deps: LookupDeps & { resolver?: DnsResolver; spf?: SpfFunction } = {},
 ): Promise<Policy> {
   const lookups = await openLookups(settings.lookup ?? {}, deps);
   try {
@@ -62,6 +63,7 @@ export async function openPolicy(
       acl: settings.acl,
       lookups,
       resolver: deps.resolver,
+      spf: deps.spf,
       ratelimiter: rateLimiter(lookups, settings.policy?.ratelimit_lookup ?? "", deps.kv),
       maxLookupRounds: settings.policy?.max_lookup_rounds,
     });

@@ -9,6 +9,7 @@ import {
   isSrs,
   signDkim,
   type SpfCheck,
+  spfFor,
   SrsError,
   srsForward,
   srsReverse,
@@ -16,6 +17,7 @@ import {
   verifyDkim,
 } from "../senderauth/mod.ts";
 import type { Session } from "./session.ts";
+import type { SpfFunction } from "../policy/mod.ts";
 import { type Reply, reply } from "../smtp/mod.ts";
 
 /** Where DMARC results are kept for aggregate reports: `["dmarc", "history", ms, uuid]`. */
@@ -32,6 +34,11 @@ export interface SenderAuth {
   config: Pick<Config, "spf" | "dkim" | "dmarc" | "arc">;
   /** Signing keys by lower-case domain. */
   signers: Map<string, DkimSignOptions>;
+}
+
+/** `spf(address, ip)` for ACL conditions, through the relay's resolver. */
+export function spfFunction(resolver: Resolver, hostname: string): SpfFunction {
+  return (address, ip) => spfFor(address, ip, { resolver, hostname });
 }
 
 /** Loads the `[[dkim.sign]]` keys (at start-up, so a missing file fails early). */

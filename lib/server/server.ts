@@ -9,7 +9,7 @@ import { type Peer, Session, type SessionDeps } from "./session.ts";
 import { VERBS } from "./verbs.ts";
 import { negotiateProxy } from "./proxy_negotiation.ts";
 import { reverseLookup } from "./rdns.ts";
-import { loadSigners, type SenderAuth } from "./sender_checks.ts";
+import { loadSigners, type SenderAuth, spfFunction } from "./sender_checks.ts";
 import { openPolicy, type Policy, relayResolver } from "../policy/mod.ts";
 import { Resolver } from "../dns/mod.ts";
 
@@ -103,6 +103,7 @@ export class SmtpServer {
     const policy = opts.policy ?? await openPolicy(c, {
       kv: opts.spool.kv,
       resolver: relayResolver(resolver),
+      spf: spfFunction(resolver, c.server.hostname),
     });
     const server = new SmtpServer(opts, tls, credentials, policy, !opts.policy, senderAuth);
     try {
