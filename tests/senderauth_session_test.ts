@@ -49,7 +49,7 @@ Deno.test({
       txt("_dmarc.signed.test", "v=DMARC1; p=reject; rua=mailto:reports@signed.test"),
       txt("spf-fail.test", "v=spf1 ip4:192.0.2.1 -all"),
       txt("strict.test", "v=spf1 -all"),
-      txt("_dmarc.strict.test", "v=DMARC1; p=reject"),
+      txt("_dmarc.strict.test", "v=DMARC1; p=reject; ruf=mailto:forensic@strict.test"),
       txt("other.test", "v=spf1 ip4:127.0.0.1 -all"),
     ]);
     const dnsToml = `[dns]\nservers = ["${dns.address}"]\nattempts = 1\ntimeout = "2s"\n`;
@@ -66,6 +66,7 @@ trusted_networks = []
 local_domains = ["inbound.test"]
 [dmarc]
 history = true
+forensic_sender = "dmarc-reports@inbound.test"
 [[acl.mail]]
 deny = 'spf.result == "fail"'
 message = "550 5.7.23 SPF check failed for {sender.domain}"
@@ -75,6 +76,9 @@ add_header = "X-SPF-Function: pass and fail"
 [[acl.data]]
 warn = 'arc.result == "none" && dkim.result == "pass"'
 add_header = "X-Checked: arc none, dkim pass"
+[[acl.data]]
+warn = 'dmarc.result == "fail"'
+set = { m_dmarc_forensic = "true" }
 [[acl.data]]
 deny = 'dmarc.status == "reject" && !authenticated'
 message = "550 5.7.1 DMARC policy of {dmarc.used_domain} rejects this message"
@@ -112,7 +116,17 @@ message = "550 5.7.1 DMARC policy of {dmarc.used_domain} rejects this message"
         await send(inbound.port, "bounce@other.test", forged),
         /^550 5\.7\.1 DMARC policy of strict\.test rejects/,
       );
-      assertEquals((await inbound.messages()).length, 1);
+      const kept = await inbound.messages();
+      const accepted = kept.filter((m) => m.listener !== "dmarc-forensic");
+      assertEquals(accepted.length, 1, "only the signed message was accepted");
+      // The rejected forgery still produced a failure report, to the ruf= address only.
+      const forensic = kept.find((m) => m.listener === "dmarc-forensic")!;
+      assertEquals(forensic.sender, "dmarc-reports@inbound.test");
+      assertEquals(forensic.recipients.map((r) => r.address), ["forensic@strict.test"]);
+      assertMatch(
+        await inbound.body(forensic.id),
+        /multipart\/report; report-type=feedback-report/,
+      );
       // The aggregate report for signed.test counts the passing message (RFC 7489 7.2).
       const [report] = await dmarcReports(inbound.spool, inbound.config, 0);
       assertEquals(report.domain, "signed.test");

@@ -7,7 +7,7 @@ import {
   gzipText,
 } from "../senderauth/mod.ts";
 import { DMARC_HISTORY } from "../server/mod.ts";
-import { type Envelope, newMessageId, type Spool } from "../spool/mod.ts";
+import { localEnvelope, newMessageId, type Spool } from "../spool/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
 
@@ -77,26 +77,14 @@ export async function queueReport(
     b64,
     "",
   ].join("\r\n");
-  const now = Date.now();
-  const envelope: Envelope = {
+  const envelope = localEnvelope({
     id,
     sender: from,
-    recipients: to.map((address) => ({
-      address,
-      status: "pending",
-      attempts: 0,
-      nextAttempt: now,
-    })),
-    dsn: {},
-    bodyType: "7BIT",
-    smtputf8: false,
-    client: { ip: "127.0.0.1", port: 0, helo: config.server.hostname },
-    protocol: "local",
-    listener: "dmarc-report",
-    received: now,
-    size: 0,
-    chunks: 0,
-  };
+    recipients: to,
+    hostname: config.server.hostname,
+    origin: "dmarc-report",
+  });
+
   await spool.store(envelope, [new TextEncoder().encode(text)]);
   return id;
 }

@@ -1,5 +1,5 @@
 import type { BodyWriter, MailDsn, Recipient } from "../spool/mod.ts";
-import type { SpfCheck } from "../senderauth/mod.ts";
+import type { DmarcCheck, SpfCheck } from "../senderauth/mod.ts";
 
 /** One mail transaction: from MAIL FROM to the end of DATA/BDAT LAST, or RSET. */
 export interface Transaction {
@@ -11,6 +11,8 @@ export interface Transaction {
   smtputf8: boolean;
   dsn: MailDsn;
   recipients: Recipient[];
+  /** The DMARC result, when checked (for a forensic report). */
+  dmarc?: DmarcCheck;
   /** The SPF result of MAIL FROM, when checked. */
   spf?: SpfCheck | null;
   /** Recipients an ACL accepted with `discard`: answered 250, never delivered. */

@@ -5,7 +5,7 @@ import type { Transaction } from "./transaction.ts";
 import { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
 import { headerMap, headerSection, headerValue } from "./headers.ts";
 import { gate } from "./policy_gate.ts";
-import { checkMessage, sign, signerFor, srsSenderFor } from "./sender_checks.ts";
+import { checkMessage, forensicIfAsked, sign, signerFor, srsSenderFor } from "./sender_checks.ts";
 
 const encoder = new TextEncoder();
 
@@ -195,6 +195,7 @@ async function finishMessage(
   const message = { size: body.size - headerLength, headers: headerMap(section) };
   await checkMessage(s, tx.spf ?? null, body.chunks());
   const g = await gate(s, "data", { message }, "DATA");
+  await forensicIfAsked(s, tx, body.chunks());
   if (!g.pass || g.discard || tx.discard || tx.recipients.length === 0) {
     s.endTransaction();
     if (!g.pass) return g.reply;

@@ -49,6 +49,41 @@ export interface TlsInfo {
   bits?: number;
 }
 
+/** What {@linkcode localEnvelope} needs. */
+export interface LocalMessage {
+  id: string;
+  sender: string;
+  recipients: string[];
+  /** Our host name (the "client" of a message the relay makes itself). */
+  hostname: string;
+  /** What made it, for `queue show` (for example `dmarc-report`). */
+  origin: string;
+}
+
+/** The envelope of a message the relay makes itself (reports, notices), ready to store. */
+export function localEnvelope(m: LocalMessage): Envelope {
+  const now = Date.now();
+  return {
+    id: m.id,
+    sender: m.sender,
+    recipients: m.recipients.map((address) => ({
+      address,
+      status: "pending",
+      attempts: 0,
+      nextAttempt: now,
+    })),
+    dsn: {},
+    bodyType: "7BIT",
+    smtputf8: false,
+    client: { ip: "127.0.0.1", port: 0, helo: m.hostname },
+    protocol: "local",
+    listener: m.origin,
+    received: now,
+    size: 0,
+    chunks: 0,
+  };
+}
+
 /** Everything the spool keeps about a message besides its body. */
 export interface Envelope {
   /** Unique, sortable message id. */
