@@ -118,3 +118,22 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test("a missing DKIM key file fails at load naming dkim.sign[i].key_file", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/relay.toml`;
+  await Deno.writeTextFile(
+    file,
+    '[[dkim.sign]]\ndomain = "example.org"\nselector = "s1"\nkey_file = "/nonexistent/k.pem"\n',
+  );
+  try {
+    await loadConfig(file);
+    throw new Error("expected failure");
+  } catch (e) {
+    assertMatch(
+      (e as Error).message,
+      /relay\.toml:4: dkim\.sign\[0\]\.key_file: cannot read \/nonexistent\/k\.pem/,
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
+});

@@ -45,6 +45,7 @@ Deno.test({
     await Deno.writeTextFile(`${dir}/key.pem`, key.pem);
     const dns = await TestDnsServer.start([
       keyRecord("s1._domainkey.signed.test", key.record),
+      keyRecord("arc1._domainkey.inbound.test", key.record),
       txt("signed.test", "v=spf1 ip4:127.0.0.1 -all"),
       txt("_dmarc.signed.test", "v=DMARC1; p=reject; rua=mailto:reports@signed.test"),
       txt("spf-fail.test", "v=spf1 ip4:192.0.2.1 -all"),
@@ -64,6 +65,10 @@ Deno.test({
 [server]
 trusted_networks = []
 local_domains = ["inbound.test"]
+[arc]
+seal_domain = "inbound.test"
+seal_selector = "arc1"
+seal_key_file = "${dir}/key.pem"
 [dmarc]
 history = true
 forensic_sender = "dmarc-reports@inbound.test"
@@ -99,6 +104,10 @@ message = "550 5.7.1 DMARC policy of {dmarc.used_domain} rejects this message"
       assertMatch(body, /Received-SPF: pass /);
       const results = /Authentication-Results: relay\.test;[^]*?\r\n(?=\S)/.exec(body)?.[0] ?? "";
       assertMatch(results, /spf=pass /);
+      // Sealed as a forwarder (RFC 8617): instance 1, nothing to verify before us.
+      assertMatch(body, /^ARC-Seal: i=1; a=rsa-sha256; [^]*cv=none; d=inbound\.test; s=arc1;/m);
+      assertMatch(body, /^ARC-Message-Signature: i=1;/m);
+      assertMatch(body, /^ARC-Authentication-Results: i=1; relay\.test;/m);
       assertMatch(body, /\r\nX-Checked: arc none, dkim pass\r\n/);
       assertMatch(body, /\r\nX-SPF-Function: pass and fail\r\n/);
       assertMatch(results, /dkim=pass header\.i=@signed\.test header\.s=s1/);

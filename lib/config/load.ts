@@ -68,7 +68,22 @@ async function checkFiles(config: Config, source: string, file: string): Promise
     ["tls", "certificate", config.tls.certificate],
     ["tls", "private_key", config.tls.private_key],
     ["auth", "credentials", config.auth.credentials],
+    ["arc", "seal_key_file", config.arc.seal_key_file],
   ];
+  const keyFiles = config.dkim.sign.map((k, i) =>
+    [["dkim", "sign", i, "key_file"], k.key_file] as const
+  );
+  for (const [path, value] of keyFiles) {
+    try {
+      await Deno.stat(value);
+    } catch (e) {
+      throw new ConfigError(`cannot read ${value}: ${(e as Error).message}`, {
+        file,
+        line: locateKey(source, [...path]),
+        key: formatKeyPath([...path]),
+      });
+    }
+  }
   for (const [section, key, value] of named) {
     if (!value) continue;
     try {

@@ -55,7 +55,14 @@ const dmarcSchema = z.strictObject({
 const arcSchema = z.strictObject({
   /** Verify ARC chains on arrival (`arc.result`). */
   verify: z.boolean().default(true),
-});
+  /** Seal mail from outside that the relay passes on (RFC 8617 5.1); empty domain: no seal. */
+  seal_domain: z.union([z.literal(""), domain]).default(""),
+  seal_selector: z.string().default(""),
+  seal_key_file: z.string().default(""),
+}).refine(
+  (a) => a.seal_domain === "" || (a.seal_selector !== "" && a.seal_key_file !== ""),
+  "seal_domain needs seal_selector and seal_key_file",
+);
 
 const srsSchema = z.strictObject({
   /** Domain of rewritten senders; empty turns SRS off. */

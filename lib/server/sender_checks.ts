@@ -10,6 +10,7 @@ import {
   forensicReport,
   isSrs,
   reportUris,
+  sealArc,
   signDkim,
   type SpfCheck,
   spfFor,
@@ -39,11 +40,41 @@ export interface SenderAuth {
   config: Pick<Config, "spf" | "dkim" | "dmarc" | "arc">;
   /** Signing keys by lower-case domain. */
   signers: Map<string, DkimSignOptions>;
+  /** The ARC sealing key, when `[arc] seal_domain` is set. */
+  arcSeal?: { domain: string; selector: string; privateKeyPem: string };
 }
 
 /** `spf(address, ip)` for ACL conditions, through the relay's resolver. */
 export function spfFunction(resolver: Resolver, hostname: string): SpfFunction {
   return (address, ip) => spfFor(address, ip, { resolver, hostname });
+}
+
+/** Loads the `[arc]` sealing key, if any (at start-up). */
+export async function loadArcSeal(config: Config): Promise<SenderAuth["arcSeal"]> {
+  const a = config.arc;
+  if (!a.seal_domain) return undefined;
+  return {
+    domain: a.seal_domain,
+    selector: a.seal_selector,
+    privateKeyPem: await Deno.readTextFile(a.seal_key_file),
+  };
+}
+
+/**
+ * Adds an ARC set (RFC 8617 5.1) to inbound mail the relay passes on, with the chain's
+ * verification result as cv= and our Authentication-Results; null when not sealing.
+ */
+export async function arcSealed(s: Session, chunks: Uint8Array[]): Promise<Uint8Array | null> {
+  const seal = s.deps.senderAuth?.arcSeal;
+  const authResults = s.pendingHeaders.find((h) => h.startsWith("Authentication-Results:"));
+  if (!seal || !inbound(s) || !authResults) return null;
+  const cv = (s.policy.context.arc?.result ?? "none") as "none" | "pass" | "fail";
+  try {
+    return await sealArc(joined(chunks), { ...seal, cv, authResults });
+  } catch (e) {
+    s.deps.log.warn(`${s.hostText} ARC seal not added: ${(e as Error).message}`);
+    return null;
+  }
 }
 
 /** Loads the `[[dkim.sign]]` keys (at start-up, so a missing file fails early). */

@@ -5,7 +5,14 @@ import type { Transaction } from "./transaction.ts";
 import { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
 import { headerMap, headerSection, headerValue } from "./headers.ts";
 import { gate } from "./policy_gate.ts";
-import { checkMessage, forensicIfAsked, sign, signerFor, srsSenderFor } from "./sender_checks.ts";
+import {
+  arcSealed,
+  checkMessage,
+  forensicIfAsked,
+  sign,
+  signerFor,
+  srsSenderFor,
+} from "./sender_checks.ts";
 
 const encoder = new TextEncoder();
 
@@ -207,6 +214,11 @@ async function finishMessage(
   }
   const added = addedHeaders(s, id, section);
   if (added) body = insertAfterReceived(body, headerLength, added);
+  const sealed = await arcSealed(s, body.chunks());
+  if (sealed) {
+    body = new BodyWriter();
+    body.write(sealed);
+  }
   s.endTransaction();
   const signer = signerFor(s, fromDomain(headerValue(section, "From")));
   if (signer) {
