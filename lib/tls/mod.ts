@@ -6,4 +6,6 @@
  */
 export { type ByteStream, connStream } from "./stream.ts";
 export { duplexOver } from "./duplex.ts";
-export { ServerCredentials, TlsError, type TlsSessionInfo, upgradeServer } from "./server_tls.ts";
+export { ServerCredentials, type TlsSessionInfo, upgradeServer } from "./server_tls.ts";
+export { TlsError } from "./errors.ts";
+export { tlsSocketStream } from "./tls_stream.ts";

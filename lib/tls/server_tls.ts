@@ -1,15 +1,8 @@
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import type { ByteStream } from "./stream.ts";
 import { duplexOver } from "./duplex.ts";
-
-/** A TLS handshake or certificate load failed. */
-export class TlsError extends Error {
-  /** Creates the error. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TlsError";
-  }
-}
+import { TlsError } from "./errors.ts";
+import { tlsSocketStream } from "./tls_stream.ts";
 
 /** Facts about an established TLS session. */
 export interface TlsSessionInfo {
@@ -96,7 +89,7 @@ export function upgradeServer(
       const cipher = socket.getCipher();
       const servername = (socket as unknown as { servername?: string | false }).servername;
       resolve({
-        stream: tlsStream(socket, conn),
+        stream: tlsSocketStream(socket, conn, { graceful: true }),
         info: {
           version: socket.getProtocol() ?? "TLS",
           cipher: cipher?.standardName ?? cipher?.name ?? "unknown",
@@ -112,64 +105,4 @@ function bitsOf(cipher: string): number | undefined {
   const m = /(128|256)/.exec(cipher);
   if (m) return Number(m[1]);
   return /CHACHA20/.test(cipher) ? 256 : undefined;
-}
-
-/** Presents a TLS socket as a ByteStream: incoming data queued, reads served from the queue. */
-function tlsStream(socket: TLSSocket, conn: Deno.Conn): ByteStream {
-  const queue: Uint8Array[] = [];
-  let ended = false;
-  let waiter: (() => void) | null = null;
-  const wake = () => {
-    const w = waiter;
-    waiter = null;
-    w?.();
-  };
-  socket.on("data", (chunk: Uint8Array) => {
-    queue.push(chunk);
-    wake();
-  });
-  socket.on("end", () => {
-    ended = true;
-    wake();
-  });
-  socket.on("close", () => {
-    ended = true;
-    wake();
-  });
-  socket.on("error", () => {
-    ended = true;
-    wake();
-  });
-  let closed = false;
-  return {
-    async read(p) {
-      while (queue.length === 0) {
-        if (ended) return null;
-        await new Promise<void>((r) => (waiter = r));
-      }
-      const head = queue[0];
-      const n = Math.min(head.length, p.length);
-      p.set(head.subarray(0, n));
-      if (n === head.length) queue.shift();
-      else queue[0] = head.subarray(n);
-      return n;
-    },
-    write(p) {
-      return new Promise((resolve, reject) => {
-        if (ended) return reject(new TlsError("TLS connection closed"));
-        socket.write(p, (e) => e ? reject(e) : resolve());
-      });
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      socket.end();
-      setTimeout(() => {
-        socket.destroy();
-        try {
-          conn.close();
-        } catch { /* closed */ }
-      }, 100);
-    },
-  };
 }

@@ -1,6 +1,6 @@
 import { connect, type TLSSocket } from "node:tls";
 import { isIP } from "../net/mod.ts";
-import { type ByteStream, duplexOver } from "../tls/mod.ts";
+import { type ByteStream, duplexOver, tlsSocketStream } from "../tls/mod.ts";
 
 /** Options for the client side of STARTTLS. */
 export interface ClientTlsOptions {
@@ -56,64 +56,11 @@ export function upgradeClient(conn: Deno.Conn, opts: ClientTlsOptions): Promise<
       socket.removeAllListeners("error");
       const cipher = socket.getCipher();
       resolve({
-        stream: tlsStream(socket, conn),
+        stream: tlsSocketStream(socket, conn, { graceful: false }),
         version: socket.getProtocol() ?? "TLS",
         cipher: cipher?.standardName ?? cipher?.name ?? "unknown",
         socket,
       });
     });
   });
-}
-
-/** Presents a TLS socket as a ByteStream: incoming data queued, reads served from the queue. */
-function tlsStream(socket: TLSSocket, conn: Deno.Conn): ByteStream {
-  const queue: Uint8Array[] = [];
-  let ended = false;
-  let waiter: (() => void) | null = null;
-  const wake = () => {
-    const w = waiter;
-    waiter = null;
-    w?.();
-  };
-  const end = () => {
-    ended = true;
-    wake();
-  };
-  socket.on("data", (chunk: Uint8Array) => {
-    queue.push(chunk);
-    wake();
-  });
-  socket.on("end", end);
-  socket.on("close", end);
-  socket.on("error", end);
-  let closed = false;
-  return {
-    async read(p) {
-      while (queue.length === 0) {
-        if (ended || closed) return null;
-        await new Promise<void>((r) => (waiter = r));
-      }
-      const head = queue[0];
-      const n = Math.min(head.length, p.length);
-      p.set(head.subarray(0, n));
-      if (n === head.length) queue.shift();
-      else queue[0] = head.subarray(n);
-      return n;
-    },
-    write(p) {
-      return new Promise((resolve, reject) => {
-        if (ended || closed) return reject(new Error("TLS connection closed"));
-        socket.write(p, (e) => e ? reject(e) : resolve());
-      });
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      wake();
-      socket.destroy();
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    },
-  };
 }

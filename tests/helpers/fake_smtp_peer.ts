@@ -1,3 +1,4 @@
+import { makeCert } from "./clients.ts";
 import {
   type ByteStream,
   connStream,
@@ -264,32 +265,5 @@ class LineReader {
   }
 }
 
-/** Makes a self-signed certificate and key for `name` with openssl; returns the file paths. */
-export async function selfSignedCert(dir: string, name = "fake.test"): Promise<
-  { cert: string; key: string }
-> {
-  const cert = `${dir}/cert.pem`, key = `${dir}/key.pem`;
-  const out = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "2",
-      "-subj",
-      `/CN=${name}`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return { cert, key };
-}
+/** A self-signed certificate for a fake peer (the same helper the server tests use). */
+export const selfSignedCert = (dir: string, name = "fake.test") => makeCert(dir, name);
