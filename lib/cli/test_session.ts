@@ -1,7 +1,8 @@
 import { Logger } from "../log/mod.ts";
-import { isIP, normalizeIP } from "../net/mod.ts";
+import { CidrList, isIP, normalizeIP } from "../net/mod.ts";
 import { formatDecision } from "../policy/mod.ts";
-import { runTestSession } from "../server/mod.ts";
+import { runTestSession, senderAuthFor } from "../server/mod.ts";
+import { Resolver } from "../dns/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
 import { openPolicyFor } from "./runtime.ts";
@@ -51,6 +52,8 @@ export async function testSessionCommand(args: string[]): Promise<number> {
       log,
       policy,
       ip: normalizeIP(ip),
+      senderAuth: await senderAuthFor(config, new Resolver({ ...config.dns })),
+      trusted: new CidrList(config.server.trusted_networks).contains(ip),
       port,
       hostname: typeof values.hostname === "string" ? values.hostname : undefined,
       input: await new Response(Deno.stdin.readable).text(),

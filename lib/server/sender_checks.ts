@@ -49,6 +49,16 @@ export function spfFunction(resolver: Resolver, hostname: string): SpfFunction {
   return (address, ip) => spfFor(address, ip, { resolver, hostname });
 }
 
+/** Builds sender authentication for a configuration (keys are read now). */
+export async function senderAuthFor(config: Config, resolver: Resolver): Promise<SenderAuth> {
+  return {
+    resolver,
+    config,
+    signers: await loadSigners(config),
+    arcSeal: await loadArcSeal(config),
+  };
+}
+
 /** Loads the `[arc]` sealing key, if any (at start-up). */
 export async function loadArcSeal(config: Config): Promise<SenderAuth["arcSeal"]> {
   const a = config.arc;
@@ -121,6 +131,7 @@ export async function spfAtMail(s: Session, sender: string): Promise<SpfCheck | 
     s.deps.log.warn(`${s.hostText} SPF check failed: ${(e as Error).message}`);
     return null;
   }
+  s.deps.log.debug(`${s.hostText} SPF ${spf.result} (guess ${spf.guess}): ${spf.header_comment}`);
   s.policy.setResult("spf", {
     result: spf.result,
     guess: spf.guess,
@@ -210,6 +221,10 @@ async function checkMessageOrThrow(
       policy: dmarc.policy,
     });
   }
+  s.deps.log.debug(
+    `${s.hostText} DKIM ${dkim.results.map((r) => `${r.domain}:${r.result}`).join(" ") || "none"}` +
+      `, ARC ${arc?.result ?? "-"}, DMARC ${dmarc ? `${dmarc.status} (${dmarc.domain})` : "-"}`,
+  );
   s.pendingHeaders.push(
     authenticationResults(s.config.server.hostname, {
       spf: spf ?? undefined,

@@ -9,7 +9,7 @@ import { type Peer, Session, type SessionDeps } from "./session.ts";
 import { VERBS } from "./verbs.ts";
 import { negotiateProxy } from "./proxy_negotiation.ts";
 import { reverseLookup } from "./rdns.ts";
-import { loadArcSeal, loadSigners, type SenderAuth, spfFunction } from "./sender_checks.ts";
+import { type SenderAuth, senderAuthFor, spfFunction } from "./sender_checks.ts";
 import { openPolicy, type Policy, relayResolver } from "../policy/mod.ts";
 import { Resolver } from "../dns/mod.ts";
 
@@ -99,12 +99,7 @@ export class SmtpServer {
     }
     const credentials = c.auth.credentials ? await CredentialStore.open(c.auth.credentials) : null;
     const resolver = new Resolver({ ...c.dns });
-    const senderAuth: SenderAuth = {
-      resolver,
-      config: c,
-      signers: await loadSigners(c),
-      arcSeal: await loadArcSeal(c),
-    };
+    const senderAuth = await senderAuthFor(c, resolver);
     const policy = opts.policy ?? await openPolicy(c, {
       kv: opts.spool.kv,
       resolver: relayResolver(resolver),

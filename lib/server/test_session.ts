@@ -6,6 +6,7 @@ import { AuthFailureLimiter } from "../auth/mod.ts";
 import type { ByteStream } from "../tls/mod.ts";
 import { Session } from "./session.ts";
 import { VERBS } from "./verbs.ts";
+import type { SenderAuth } from "./sender_checks.ts";
 
 /** What {@linkcode runTestSession} needs. */
 export interface TestSessionOptions {
@@ -22,6 +23,10 @@ export interface TestSessionOptions {
   input: string;
   /** Receives every output line: commands (`>>> `), replies, ACL traces. */
   print: (line: string) => void;
+  /** SPF, DKIM, DMARC and ARC checks, as the server runs them. */
+  senderAuth?: SenderAuth;
+  /** Treat the client as in trusted_networks (no inbound checks, signing instead). */
+  trusted?: boolean;
   /** Receives each ACL decision. */
   trace: (stage: Stage, decision: Decision) => void;
 }
@@ -65,8 +70,10 @@ export async function runTestSession(o: TestSessionOptions): Promise<void> {
     authLimiter: new AuthFailureLimiter(1000, 1),
     verbs: VERBS,
     trace: o.trace,
+    senderAuth: o.senderAuth ?? null,
     dryRun: true,
   }, { ip: o.ip, port: o.port, hostname: o.hostname });
+  s.trustedClient = o.trusted ?? false;
   s.startPolicy();
   await s.greet();
   if (!s.closed) await s.run();
