@@ -81,7 +81,9 @@ Deno.test("queue delivers to a second relay instance (relay serve)", async () =>
     `${dir}/relay.toml`,
     `[server]\nhostname = "peer.test"\nspool = "${dir}/spool"\nreverse_dns = false\n` +
       `[[listen]]\naddress = "127.0.0.1:${port}"\nstarttls = false\n` +
-      `[log]\nformat = "json"\nfile = "${dir}/main.log"\n`,
+      `[log]\nformat = "json"\nfile = "${dir}/main.log"\n` +
+      // A receiving peer only: it keeps what it gets and never looks anything up off loopback.
+      `[queue]\ndeliver = false\n[dns]\nservers = ["127.0.0.1:9"]\n`,
   );
   const main = new URL("../main.ts", import.meta.url).pathname;
   const peer = new Deno.Command(Deno.execPath(), {
@@ -130,7 +132,9 @@ Deno.test("queue relays through a relay smarthost with STARTTLS and AUTH", async
       `[tls]\ncertificate = "${tls.cert}"\nprivate_key = "${tls.key}"\n` +
       `[auth]\ncredentials = "${dir}/users"\n` +
       `[[listen]]\naddress = "127.0.0.1:${port}"\nstarttls = true\nrequire_auth = true\n` +
-      `[log]\nformat = "json"\nfile = "${dir}/main.log"\n`,
+      `[log]\nformat = "json"\nfile = "${dir}/main.log"\n` +
+      // A receiving peer only: it keeps what it gets and never looks anything up off loopback.
+      `[queue]\ndeliver = false\n[dns]\nservers = ["127.0.0.1:9"]\n`,
   );
   const main = new URL("../main.ts", import.meta.url).pathname;
   const peer = new Deno.Command(Deno.execPath(), {
