@@ -9,7 +9,7 @@ import { type Peer, Session, type SessionDeps } from "./session.ts";
 import { VERBS } from "./verbs.ts";
 import { negotiateProxy } from "./proxy_negotiation.ts";
 import { reverseLookup } from "./rdns.ts";
-import { type SenderAuth, senderAuthFor, spfFunction } from "./sender_checks.ts";
+import { type SenderAuth, senderAuthFor, spfFunction } from "./sender_auth.ts";
 import { openPolicy, type Policy, relayResolver } from "../policy/mod.ts";
 import { Resolver } from "../dns/mod.ts";
 

@@ -8,7 +8,7 @@ import type { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
 import type { ProxyInfo } from "../proxy/mod.ts";
 import { InputBuffer, LINE_TOO_LONG } from "./input.ts";
 import { gate } from "./policy_gate.ts";
-import type { SenderAuth } from "./sender_checks.ts";
+import type { SenderAuth } from "./sender_auth.ts";
 import { type Decision, type Policy, PolicySession, type Stage } from "../policy/mod.ts";
 import type { Transaction } from "./transaction.ts";
 

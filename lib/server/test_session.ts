@@ -6,7 +6,7 @@ import { AuthFailureLimiter } from "../auth/mod.ts";
 import type { ByteStream } from "../tls/mod.ts";
 import { Session } from "./session.ts";
 import { VERBS } from "./verbs.ts";
-import type { SenderAuth } from "./sender_checks.ts";
+import type { SenderAuth } from "./sender_auth.ts";
 
 /** What {@linkcode runTestSession} needs. */
 export interface TestSessionOptions {

@@ -5,14 +5,9 @@ import type { Transaction } from "./transaction.ts";
 import { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
 import { headerMap, headerSection, headerValue } from "./headers.ts";
 import { gate } from "./policy_gate.ts";
-import {
-  arcSealed,
-  checkMessage,
-  forensicIfAsked,
-  sign,
-  signerFor,
-  srsSenderFor,
-} from "./sender_checks.ts";
+import { checkMessage } from "./sender_checks.ts";
+import { forensicIfAsked } from "./dmarc_forensic.ts";
+import { arcSealed, sign, signerFor, srsSenderFor } from "./sender_outbound.ts";
 
 const encoder = new TextEncoder();
 

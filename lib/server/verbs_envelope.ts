@@ -2,7 +2,8 @@ import { decodeXtext, parsePathArg, Reply, reply } from "../smtp/mod.ts";
 import type { Recipient } from "../spool/mod.ts";
 import type { Session } from "./session.ts";
 import { gate } from "./policy_gate.ts";
-import { spfAtMail, srsRecipient } from "./sender_checks.ts";
+import { spfAtMail } from "./sender_checks.ts";
+import { srsRecipient } from "./sender_outbound.ts";
 import { newTransaction, type Transaction } from "./transaction.ts";
 
 /** Applies MAIL FROM parameters (RFC 1870 SIZE, 6152 BODY, 6531 SMTPUTF8, 3461 RET/ENVID). */
