@@ -81,23 +81,39 @@ for (const [what, toml, re] of cases) {
   });
 }
 
-Deno.test("a missing certificate file fails at load naming the key", async () => {
+/** Writes `toml` to a file, loads it, and returns the error message (it must fail). */
+async function loadError(toml: string): Promise<{ file: string; message: string }> {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/relay.toml`;
-  await Deno.writeTextFile(
-    file,
-    '[tls]\ncertificate = "/nonexistent/cert.pem"\nprivate_key = "/nonexistent/key.pem"\n',
-  );
+  await Deno.writeTextFile(file, toml);
   try {
     await loadConfig(file);
-    throw new Error("expected failure");
   } catch (e) {
-    assertMatch(
-      (e as Error).message,
-      new RegExp(`^${file}:2: tls\\.certificate: cannot read /nonexistent/cert\\.pem`),
-    );
+    return { file, message: (e as Error).message };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
-  await Deno.remove(dir, { recursive: true });
+  throw new Error("expected the configuration to fail");
+}
+
+Deno.test("a missing certificate file fails at load naming the key", async () => {
+  const { file, message } = await loadError(
+    '[tls]\ncertificate = "/nonexistent/cert.pem"\nprivate_key = "/nonexistent/key.pem"\n',
+  );
+  assertMatch(
+    message,
+    new RegExp(`^${file}:2: tls\\.certificate: cannot read /nonexistent/cert\\.pem`),
+  );
+});
+
+Deno.test("a missing DKIM key file fails at load naming dkim.sign[i].key_file", async () => {
+  const { message } = await loadError(
+    '[[dkim.sign]]\ndomain = "example.org"\nselector = "s1"\nkey_file = "/nonexistent/k.pem"\n',
+  );
+  assertMatch(
+    message,
+    /relay\.toml:4: dkim\.sign\[0\]\.key_file: cannot read \/nonexistent\/k\.pem/,
+  );
 });
 
 Deno.test({
@@ -117,23 +133,4 @@ Deno.test({
     assertMatch(serve.stderr, /bad\.toml:2: smtp\.max_errors/);
     await Deno.remove(dir, { recursive: true });
   },
-});
-
-Deno.test("a missing DKIM key file fails at load naming dkim.sign[i].key_file", async () => {
-  const dir = await Deno.makeTempDir();
-  const file = `${dir}/relay.toml`;
-  await Deno.writeTextFile(
-    file,
-    '[[dkim.sign]]\ndomain = "example.org"\nselector = "s1"\nkey_file = "/nonexistent/k.pem"\n',
-  );
-  try {
-    await loadConfig(file);
-    throw new Error("expected failure");
-  } catch (e) {
-    assertMatch(
-      (e as Error).message,
-      /relay\.toml:4: dkim\.sign\[0\]\.key_file: cannot read \/nonexistent\/k\.pem/,
-    );
-  }
-  await Deno.remove(dir, { recursive: true });
 });

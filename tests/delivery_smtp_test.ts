@@ -1,3 +1,4 @@
+import { testEnvelope } from "./helpers/envelope.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { Resolver } from "../lib/dns/mod.ts";
 import type { Envelope, Recipient } from "../lib/spool/mod.ts";
@@ -18,21 +19,13 @@ function rcpt(address: string, extra: Partial<Recipient> = {}): Recipient {
 function message(body: string, env: Partial<Envelope> = {}): OutboundMessage {
   const bytes = new TextEncoder().encode(body);
   return {
-    envelope: {
+    envelope: testEnvelope({
       id: "01TESTTESTTEST000",
-      sender: "sender@origin.test",
-      recipients: [],
-      dsn: {},
-      bodyType: "7BIT",
-      smtputf8: false,
-      client: { ip: "127.0.0.1", port: 1, helo: "client.test" },
-      protocol: "esmtp",
-      listener: "127.0.0.1:2525",
-      received: Date.now(),
       size: bytes.length,
       chunks: 1,
       ...env,
-    },
+      recipients: env.recipients ?? [],
+    }),
     body: async function* () {
       yield bytes;
     },
