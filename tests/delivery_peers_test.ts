@@ -1,3 +1,4 @@
+import { spawnRelay } from "./helpers/relay.ts";
 import { testEnvelope } from "./helpers/envelope.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
@@ -6,7 +7,7 @@ import { type Envelope, newMessageId, Spool } from "../lib/spool/mod.ts";
 import { TestDnsServer } from "./helpers/dns_server.ts";
 import { hashPassword } from "../lib/auth/mod.ts";
 import { selfSignedCert } from "./helpers/fake_smtp_peer.ts";
-import { freePort, startPostfix, waitFor, waitListening } from "./helpers/postfix.ts";
+import { startPostfix, waitFor } from "./helpers/postfix.ts";
 
 async function enqueue(spool: Spool, rcpts: string[], body: string): Promise<string> {
   const id = newMessageId();
@@ -14,6 +15,26 @@ async function enqueue(spool: Spool, rcpts: string[], body: string): Promise<str
     new TextEncoder().encode(body),
   ]);
   return id;
+}
+
+/**
+ * A second relay as the receiving peer: it keeps what it gets (queue only) and logs JSON to
+ * `dir/main.log`. `toml` adds settings; `listen` adds keys to its listener.
+ */
+function receivingPeer(dir: string, toml: string, listen = "starttls = false\n") {
+  const logFile = `${dir}/main.log`;
+  return spawnRelay(
+    dir,
+    toml + `[[listen]]\naddress = "127.0.0.1:0"\n${listen}` +
+      `[log]\nformat = "json"\nfile = "${logFile}"\n[queue]\ndeliver = false\n`,
+    { logFile },
+  );
+}
+
+/** The peer's `<=` arrival log entries. */
+async function arrivalsIn(dir: string): Promise<Record<string, unknown>[]> {
+  return (await Deno.readTextFile(`${dir}/main.log`)).split("\n").filter(Boolean)
+    .map((l) => JSON.parse(l)).filter((l) => l.event === "arrival");
 }
 
 const BODY = "From: sender@origin.test\r\nTo: ok@sink.test\r\nSubject: via MX\r\n\r\n" +
@@ -76,21 +97,8 @@ Deno.test("queue delivers by MX to a real Postfix: 250, 450 and 550 per recipien
 
 Deno.test("queue delivers to a second relay instance (relay serve)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "relay-peer-" });
-  const port = freePort();
-  await Deno.writeTextFile(
-    `${dir}/relay.toml`,
-    `[server]\nhostname = "peer.test"\nspool = "${dir}/spool"\nreverse_dns = false\n` +
-      `[[listen]]\naddress = "127.0.0.1:${port}"\nstarttls = false\n` +
-      `[log]\nformat = "json"\nfile = "${dir}/main.log"\n` +
-      // A receiving peer only: it keeps what it gets and never looks anything up off loopback.
-      `[queue]\ndeliver = false\n[dns]\nservers = ["127.0.0.1:9"]\n`,
-  );
-  const main = new URL("../main.ts", import.meta.url).pathname;
-  const peer = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--unstable-kv", "-A", main, "serve", "--config", `${dir}/relay.toml`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const peer = await receivingPeer(dir, `[server]\nhostname = "peer.test"\n`);
+  const port = peer.port;
   const spool = await Spool.open(":memory:");
   const runner = createQueueRunner(
     deliveryConfigSchema.parse({
@@ -100,13 +108,11 @@ Deno.test("queue delivers to a second relay instance (relay serve)", async () =>
     { spool, hostname: "relay.test" },
   );
   try {
-    await waitListening(port, 20_000);
     const id = await enqueue(spool, ["a@far.test", "b@far.test"], "Subject: hop\r\n\r\nhi\r\n");
     assertEquals((await runner.runOnce()).delivered, 2);
     assertEquals(await spool.get(id), null);
     // The peer's own arrival log line tells what it accepted (whatever it does next).
-    const arrivals = (await Deno.readTextFile(`${dir}/main.log`)).split("\n").filter(Boolean)
-      .map((l) => JSON.parse(l)).filter((l) => l.event === "arrival");
+    const arrivals = await arrivalsIn(dir);
     assertEquals(arrivals.length, 1);
     assertEquals(arrivals[0].sender, "sender@origin.test");
     assertEquals(arrivals[0].recipients, ["a@far.test", "b@far.test"]);
@@ -114,34 +120,23 @@ Deno.test("queue delivers to a second relay instance (relay serve)", async () =>
   } finally {
     await runner.stop();
     spool.close();
-    peer.kill("SIGTERM");
-    await peer.status;
+    await peer.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("queue relays through a relay smarthost with STARTTLS and AUTH", async () => {
   const dir = await Deno.makeTempDir({ prefix: "relay-auth-" });
-  const port = freePort();
   const tls = await selfSignedCert(dir, "smarthost.test");
   await Deno.writeTextFile(`${dir}/users`, `relay:${await hashPassword("s3cret", 10)}\n`);
-  await Deno.writeTextFile(
-    `${dir}/relay.toml`,
-    `[server]\nhostname = "smarthost.test"\nspool = "${dir}/spool"\nreverse_dns = false\n` +
-      `trusted_networks = []\n` +
+  const peer = await receivingPeer(
+    dir,
+    `[server]\nhostname = "smarthost.test"\ntrusted_networks = []\n` +
       `[tls]\ncertificate = "${tls.cert}"\nprivate_key = "${tls.key}"\n` +
-      `[auth]\ncredentials = "${dir}/users"\n` +
-      `[[listen]]\naddress = "127.0.0.1:${port}"\nstarttls = true\nrequire_auth = true\n` +
-      `[log]\nformat = "json"\nfile = "${dir}/main.log"\n` +
-      // A receiving peer only: it keeps what it gets and never looks anything up off loopback.
-      `[queue]\ndeliver = false\n[dns]\nservers = ["127.0.0.1:9"]\n`,
+      `[auth]\ncredentials = "${dir}/users"\n`,
+    "starttls = true\nrequire_auth = true\n",
   );
-  const main = new URL("../main.ts", import.meta.url).pathname;
-  const peer = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--unstable-kv", "-A", main, "serve", "--config", `${dir}/relay.toml`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const port = peer.port;
   const spool = await Spool.open(":memory:");
   const runnerFor = (password: string) =>
     createQueueRunner(
@@ -162,22 +157,19 @@ Deno.test("queue relays through a relay smarthost with STARTTLS and AUTH", async
   const good = runnerFor("s3cret");
   const bad = runnerFor("wrong");
   try {
-    await waitListening(port, 20_000);
     const id = await enqueue(spool, ["x@far.test"], "Subject: authed\r\n\r\nhi\r\n");
     const refused = await bad.runOnce();
     assertEquals(refused.deferred, 1);
     assertMatch((await spool.get(id))!.recipients[0].lastError!, /Authentication failed: 535/);
     assertEquals((await good.flush(id)).delivered, 1);
-    const arrivals = (await Deno.readTextFile(`${dir}/main.log`)).split("\n").filter(Boolean)
-      .map((l) => JSON.parse(l)).filter((l) => l.event === "arrival");
+    const arrivals = await arrivalsIn(dir);
     assertEquals(arrivals.length, 1);
     assertEquals(arrivals[0].auth, "relay");
     assert(arrivals[0].tls, "arrived over TLS");
   } finally {
     await Promise.all([good.stop(), bad.stop()]);
     spool.close();
-    peer.kill("SIGTERM");
-    await peer.status;
+    await peer.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -12,6 +12,12 @@ async function until(what: string, ok: () => Promise<boolean>, ms = 15000): Prom
   }
 }
 
+/** Routes every recipient to one smarthost on 127.0.0.1:port, without TLS. */
+function smarthost(port: number): string {
+  return `[[route]]\ndomains = "*"\ntransport = "out"\n` +
+    `[transport.out]\ndriver = "smtp"\nhosts = ["127.0.0.1:${port}"]\ntls = "off"\n`;
+}
+
 Deno.test({
   name:
     "relay serve delivers accepted mail to a smarthost (Postfix smtp-sink) and empties the queue",
@@ -22,15 +28,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "relay-serve-" });
     const relay = await spawnRelay(
       dir,
-      `
-[[route]]
-domains = "*"
-transport = "out"
-[transport.out]
-driver = "smtp"
-hosts = ["127.0.0.1:${sink.port}"]
-tls = "off"
-`,
+      smarthost(sink.port),
     );
     try {
       const py = await python(
@@ -78,15 +76,7 @@ Deno.test({
     // A smarthost that refuses connections: mail stays deferred.
     const relay = await spawnRelay(
       dir,
-      `
-[[route]]
-domains = "*"
-transport = "out"
-[transport.out]
-driver = "smtp"
-hosts = ["127.0.0.1:9"]
-tls = "off"
-`,
+      smarthost(9),
     );
     const cfg = ["--config", relay.configPath];
     try {

@@ -53,7 +53,6 @@ export interface Peer {
 // RFC 2920 3.1, RFC 3207, RFC 4954: these must end a pipelined group.
 const GROUP_ENDERS = new Set(["EHLO", "HELO", "DATA", "VRFY", "EXPN", "NOOP", "HELP", "AUTH"]);
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
@@ -337,9 +336,4 @@ function concat(parts: Uint8Array[]): Uint8Array {
     off += p.length;
   }
   return out;
-}
-
-/** Encodes text for the wire. */
-export function wire(text: string): Uint8Array {
-  return encoder.encode(text);
 }
