@@ -16,10 +16,14 @@ import { spfFunction } from "../server/mod.ts";
  * Opens the lookup tables and compiles the ACLs. Problems become configuration errors that
  * name the file, line and key, as schema errors do.
  */
-export async function openPolicyFor(config: Config, spool: Spool, file?: string): Promise<Policy> {
+export async function openPolicyFor(
+  config: Config,
+  spool: Spool,
+  file?: string,
+  resolver: Resolver = new Resolver({ ...config.dns }),
+): Promise<Policy> {
   let policy: Policy | undefined;
   try {
-    const resolver = new Resolver({ ...config.dns });
     policy = await openPolicy(config, {
       kv: spool.kv,
       resolver: relayResolver(resolver),
@@ -51,7 +55,7 @@ export async function openPolicyFor(config: Config, spool: Spool, file?: string)
 export async function queueRunnerFor(
   config: Config,
   spool: Spool,
-  deps: { log?: QueueLog; policy?: Policy; file?: string } = {},
+  deps: { log?: QueueLog; policy?: Policy; file?: string; resolver?: Resolver } = {},
 ): Promise<QueueRunner> {
   try {
     return createQueueRunner(config, {
@@ -59,6 +63,7 @@ export async function queueRunnerFor(
       hostname: config.server.hostname,
       log: deps.log,
       lookups: deps.policy?.lookups,
+      resolver: deps.resolver,
     });
   } catch (e) {
     if (e instanceof RouterConfigError) throw await configErrorAt(deps.file, ["route"], e.message);

@@ -1,6 +1,7 @@
 import { Logger } from "../log/mod.ts";
 import { SmtpServer } from "../server/mod.ts";
 import { openPolicyFor, queueRunnerFor } from "./runtime.ts";
+import { Resolver } from "../dns/mod.ts";
 import { configFrom, openSpool, out } from "./context.ts";
 import { parseCommandArgs } from "./args.ts";
 
@@ -48,14 +49,17 @@ export async function serveCommand(args: string[]): Promise<number> {
   let policy;
   let runner;
   try {
-    policy = await openPolicyFor(config, spool, file);
-    runner = await queueRunnerFor(config, spool, { log, policy, file });
+    // One resolver, one DNS cache: policy lookups, sender checks and MX resolution share it.
+    const resolver = new Resolver({ ...config.dns });
+    policy = await openPolicyFor(config, spool, file, resolver);
+    runner = await queueRunnerFor(config, spool, { log, policy, file, resolver });
     const queue = runner;
     server = await SmtpServer.start({
       config,
       spool,
       log,
       policy,
+      resolver,
       accepted: config.queue.deliver ? (e) => queue.notify(e.id) : undefined,
     });
   } catch (e) {

@@ -48,6 +48,8 @@ export interface QueueDeps {
   hostname: string;
   /** The main log. */
   log?: QueueLog;
+  /** The relay's resolver, shared with the SMTP side (one DNS cache); built from `[dns]` if absent. */
+  resolver?: Resolver;
   /** Lookup tables for routes with `lookup` (lib/lookup's LookupRegistry). */
   lookups?: RouteLookups;
   /** Called for every delivery outcome (event hooks). */
@@ -65,7 +67,7 @@ export interface QueueDeps {
 export function createQueueRunner(settings: DeliverySettings, deps: QueueDeps): QueueRunner {
   const hostname = deps.hostname || Deno.hostname();
   const d = settings.dns;
-  const resolver = new Resolver({
+  const resolver = deps.resolver ?? new Resolver({
     servers: d.servers,
     timeout: d.timeout,
     attempts: d.attempts,

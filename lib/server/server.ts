@@ -22,6 +22,8 @@ export interface ServerOptions {
   indexMutations?: (envelope: Envelope) => Mutation[];
   /** Called after each message is durably accepted. */
   accepted?: (envelope: Envelope) => void;
+  /** The relay's resolver (one DNS cache for every check); built from `[dns]` if absent. */
+  resolver?: Resolver;
   /** Lookup tables and ACLs; opened from the config (and closed with the server) if absent. */
   policy?: Policy;
 }
@@ -98,7 +100,7 @@ export class SmtpServer {
       await tls.load();
     }
     const credentials = c.auth.credentials ? await CredentialStore.open(c.auth.credentials) : null;
-    const resolver = new Resolver({ ...c.dns });
+    const resolver = opts.resolver ?? new Resolver({ ...c.dns });
     const senderAuth = await senderAuthFor(c, resolver);
     const policy = opts.policy ?? await openPolicy(c, {
       kv: opts.spool.kv,
