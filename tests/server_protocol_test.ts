@@ -276,3 +276,23 @@ print(json.dumps(out))
     await r.waitLog(/sent \d+ bytes after STARTTLS; discarded/);
   },
 );
+
+relayTest(
+  "a broken TLS handshake after STARTTLS closes that connection; the relay keeps serving",
+  `[tls]\ncertificate = "${cert}"\nprivate_key = "${key}"`,
+  async (r) => {
+    const c = await session(r.port);
+    await c.send("EHLO c.test\r\n");
+    await c.replies(1);
+    await c.send("STARTTLS\r\n");
+    assertEquals(await c.replies(1), ["220 2.0.0 Ready to start TLS"]);
+    await c.send("this is not a TLS ClientHello\r\n".repeat(4));
+    assert(await c.closedByPeer(), "connection closed");
+    c.close();
+    await r.waitLog(/TLS error on connection from/);
+    const again = await session(r.port);
+    await again.send("NOOP\r\n");
+    assertEquals(await again.replies(1), ["250 2.0.0 OK"]);
+    again.close();
+  },
+);

@@ -36,8 +36,9 @@ export async function STARTTLS(s: Session, arg: string): Promise<Reply> {
       event: "tls_error",
       ip: s.peer.ip,
     });
-    s.closed = true;
-    return reply(454, "4.7.0", "TLS not available").closing();
+    // Mid-handshake there is no channel left to answer on: just close.
+    s.close();
+    return NO_REPLY;
   }
   // RFC 3207 4.2: forget everything learned before TLS, including EHLO.
   s.helo = null;

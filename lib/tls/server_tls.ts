@@ -74,6 +74,9 @@ export function upgradeServer(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
+      try {
+        conn.close();
+      } catch { /* closed */ }
       reject(new TlsError("TLS handshake timed out"));
     }, timeoutMs);
     socket.once("error", (e) => {
