@@ -1,73 +1,25 @@
-import { type Config, configErrorAt } from "../config/mod.ts";
+import type { Config } from "../config/mod.ts";
 import { Resolver } from "../dns/mod.ts";
-import { LookupError } from "../lookup/mod.ts";
-import { openPolicy, type Policy, PolicyConfigError, relayResolver } from "../policy/mod.ts";
-import {
-  createQueueRunner,
-  type QueueLog,
-  type QueueRunner,
-  RetryRuleError,
-} from "../queue/mod.ts";
-import { RouterConfigError } from "../router/mod.ts";
+import type { Policy } from "../policy/mod.ts";
+import type { QueueLog, QueueRunner } from "../queue/mod.ts";
+import { buildPolicy, buildRunner } from "../relay/mod.ts";
 import type { Spool } from "../spool/mod.ts";
-import { spfFunction } from "../server/mod.ts";
 
-/**
- * Opens the lookup tables and compiles the ACLs. Problems become configuration errors that
- * name the file, line and key, as schema errors do.
- */
-export async function openPolicyFor(
+/** Opens lookups and ACLs for a one-shot command (errors name the file, line and key). */
+export function openPolicyFor(
   config: Config,
   spool: Spool,
   file?: string,
   resolver: Resolver = new Resolver({ ...config.dns }),
 ): Promise<Policy> {
-  let policy: Policy | undefined;
-  try {
-    policy = await openPolicy(config, {
-      kv: spool.kv,
-      resolver: relayResolver(resolver),
-      spf: spfFunction(resolver, config.server.hostname),
-    });
-    const proxyTable = config.proxy.trusted_lookup;
-    if (proxyTable && !policy.lookups.get(proxyTable)) {
-      throw await configErrorAt(
-        file,
-        ["proxy", "trusted_lookup"],
-        `no [lookup.${proxyTable}] table`,
-      );
-    }
-    return policy;
-  } catch (e) {
-    await policy?.close();
-    if (e instanceof PolicyConfigError) {
-      throw await configErrorAt(file, ["acl", e.stage, e.index, ...e.key.split(".")], e.message);
-    }
-    if (e instanceof LookupError) throw await configErrorAt(file, ["lookup"], e.message);
-    throw e;
-  }
+  return buildPolicy(config, spool, resolver, file);
 }
 
-/**
- * Builds the queue runner (router, transports, retry rules) from the configuration; a route
- * or retry rule that cannot work is a configuration error naming its section.
- */
-export async function queueRunnerFor(
+/** Builds a queue runner for a one-shot command (errors name the file and section). */
+export function queueRunnerFor(
   config: Config,
   spool: Spool,
   deps: { log?: QueueLog; policy?: Policy; file?: string; resolver?: Resolver } = {},
 ): Promise<QueueRunner> {
-  try {
-    return createQueueRunner(config, {
-      spool,
-      hostname: config.server.hostname,
-      log: deps.log,
-      lookups: deps.policy?.lookups,
-      resolver: deps.resolver,
-    });
-  } catch (e) {
-    if (e instanceof RouterConfigError) throw await configErrorAt(deps.file, ["route"], e.message);
-    if (e instanceof RetryRuleError) throw await configErrorAt(deps.file, ["retry"], e.message);
-    throw e;
-  }
+  return buildRunner(config, spool, deps);
 }

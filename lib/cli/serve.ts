@@ -1,8 +1,5 @@
-import { Logger } from "../log/mod.ts";
-import { SmtpServer } from "../server/mod.ts";
-import { openPolicyFor, queueRunnerFor } from "./runtime.ts";
-import { Resolver } from "../dns/mod.ts";
-import { configFrom, openSpool, out } from "./context.ts";
+import { Relay } from "../relay/mod.ts";
+import { configFrom, out } from "./context.ts";
 import { parseCommandArgs } from "./args.ts";
 
 /** Usage of `relay serve`. */
@@ -22,66 +19,44 @@ export async function serveCommand(args: string[]): Promise<number> {
     out(SERVE_HELP);
     return 0;
   }
-  const config = await configFrom(values.config);
-  const log = new Logger(config.log);
-  const spool = await openSpool(config);
-  const cleaned = await spool.cleanOrphans();
-  if (cleaned.length) log.warn(`removed ${cleaned.length} half-written message(s) left by a crash`);
+  const file = typeof values.config === "string" ? values.config : undefined;
+  const config = await configFrom(file);
   // Signal handlers first: a stop that arrives during start-up must still be graceful.
-  const done = Promise.withResolvers<void>();
-  let server: SmtpServer | null = null;
-  const stop = (signal: string) => {
-    log.info(`received ${signal}: stopping (waiting up to ${config.server.shutdown_timeout} ms)`);
-    done.resolve();
-  };
-  const onTerm = () => stop("SIGTERM");
-  const onInt = () => stop("SIGINT");
+  const done = Promise.withResolvers<string>();
+  let relay: Relay | null = null;
+  const onTerm = () => done.resolve("SIGTERM");
+  const onInt = () => done.resolve("SIGINT");
   const onHup = () => {
-    server?.reloadTls().then(
-      () => log.info("SIGHUP: TLS certificate reloaded"),
-      (e) => log.error(`SIGHUP: TLS reload failed, keeping the old certificate: ${e.message}`),
+    relay?.reload().then(
+      () => relay?.log.info("SIGHUP: TLS certificate reloaded"),
+      (e) =>
+        relay?.log.error(`SIGHUP: TLS reload failed, keeping the old certificate: ${e.message}`),
     );
   };
   Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGHUP", onHup);
-  const file = typeof values.config === "string" ? values.config : undefined;
-  let policy;
-  let runner;
   try {
-    // One resolver, one DNS cache: policy lookups, sender checks and MX resolution share it.
-    const resolver = new Resolver({ ...config.dns });
-    policy = await openPolicyFor(config, spool, file, resolver);
-    runner = await queueRunnerFor(config, spool, { log, policy, file, resolver });
-    const queue = runner;
-    server = await SmtpServer.start({
-      config,
-      spool,
-      log,
-      policy,
-      resolver,
-      accepted: config.queue.deliver ? (e) => queue.notify(e.id) : undefined,
+    relay = await Relay.open({ config, configFile: file });
+    try {
+      await relay.start();
+    } catch (e) {
+      await relay.stop({ drain: false });
+      throw e;
+    }
+    relay.log.info(`edge relay started: ${config.server.hostname}, spool ${config.server.spool}`, {
+      event: "start",
+      pid: Deno.pid,
     });
-  } catch (e) {
-    await policy?.close();
-    spool.close();
-    throw e;
+    const signal = await done.promise;
+    relay.log.info(
+      `received ${signal}: stopping (waiting up to ${config.server.shutdown_timeout} ms)`,
+    );
+    await relay.stop({ drain: true });
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onTerm);
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGHUP", onHup);
   }
-  if (config.queue.deliver) runner.start();
-  else log.info("queue runner off ([queue] deliver = false): mail is queued, not delivered");
-  log.info(`edge relay started: ${config.server.hostname}, spool ${config.server.spool}`, {
-    event: "start",
-    pid: Deno.pid,
-  });
-  await done.promise;
-  Deno.removeSignalListener("SIGTERM", onTerm);
-  Deno.removeSignalListener("SIGINT", onInt);
-  Deno.removeSignalListener("SIGHUP", onHup);
-  await server.close(config.server.shutdown_timeout);
-  await runner.stop({ timeout: config.server.shutdown_timeout });
-  await policy.close();
-  spool.close();
-  log.info("edge relay stopped", { event: "stop" });
-  log.close();
   return 0;
 }
