@@ -51,5 +51,5 @@ export type {
   Recipient,
   RecipientStatus,
   TlsInfo,
-} from "./lib/spool/mod.ts";
+} from "./lib/envelope/mod.ts";
 export type { RecipientResult, RemoteInfo, SmtpReply } from "./lib/transport/mod.ts";

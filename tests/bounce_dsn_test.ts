@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { buildDsn, sanitize, statusOf, wantsNotice } from "../lib/bounce/mod.ts";
-import type { Envelope, Recipient } from "../lib/spool/mod.ts";
+import type { Envelope, Recipient } from "../lib/envelope/mod.ts";
 
 const env: Envelope = {
   id: "01KAR5Q3ZB0004F7Q",

@@ -3,7 +3,7 @@ import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
 import { Resolver } from "../lib/dns/mod.ts";
 import { LookupRegistry } from "../lib/lookup/mod.ts";
 import { matchDomain, type RouteLookups, Router, RouterConfigError } from "../lib/router/mod.ts";
-import type { Recipient } from "../lib/spool/mod.ts";
+import type { Recipient } from "../lib/envelope/mod.ts";
 
 const rcpt = (address: string): Recipient => ({
   address,

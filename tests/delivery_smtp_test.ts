@@ -1,7 +1,7 @@
 import { testEnvelope } from "./helpers/envelope.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { Resolver } from "../lib/dns/mod.ts";
-import type { Envelope, Recipient } from "../lib/spool/mod.ts";
+import type { Envelope, Recipient } from "../lib/envelope/mod.ts";
 import {
   HostRetryMemory,
   type OutboundMessage,

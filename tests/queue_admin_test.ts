@@ -2,7 +2,8 @@ import { testEnvelope } from "./helpers/envelope.ts";
 import { assertEquals } from "./helpers/assert.ts";
 import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
 import { createQueueRunner, removeQueued, runQueue } from "../lib/queue/mod.ts";
-import { newMessageId, Spool } from "../lib/spool/mod.ts";
+import { Spool } from "../lib/spool/mod.ts";
+import { newMessageId } from "../lib/envelope/mod.ts";
 import { FakePeer } from "./helpers/fake_smtp_peer.ts";
 
 async function enqueue(spool: Spool, nextAttempt: number): Promise<string> {

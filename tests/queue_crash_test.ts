@@ -1,6 +1,7 @@
 import { testEnvelope } from "./helpers/envelope.ts";
 import { assertEquals } from "./helpers/assert.ts";
-import { newMessageId, Spool } from "../lib/spool/mod.ts";
+import { Spool } from "../lib/spool/mod.ts";
+import { newMessageId } from "../lib/envelope/mod.ts";
 import { FakePeer } from "./helpers/fake_smtp_peer.ts";
 import { createQueueRunner } from "../lib/queue/mod.ts";
 import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";

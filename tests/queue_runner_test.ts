@@ -11,7 +11,8 @@ import {
 } from "../lib/queue/mod.ts";
 import { Router } from "../lib/router/mod.ts";
 import { DEFAULT_TRANSPORT } from "../lib/router/mod.ts";
-import { type Envelope, newMessageId, type Recipient, Spool } from "../lib/spool/mod.ts";
+import { Spool } from "../lib/spool/mod.ts";
+import { type Envelope, newMessageId, type Recipient } from "../lib/envelope/mod.ts";
 import { FakePeer } from "./helpers/fake_smtp_peer.ts";
 import { smtpSink } from "./helpers/postfix.ts";
 

@@ -1,13 +1,7 @@
 import { testEnvelope } from "./helpers/envelope.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import {
-  BodyWriter,
-  CHUNK_SIZE,
-  type Envelope,
-  isMessageId,
-  newMessageId,
-  Spool,
-} from "../lib/spool/mod.ts";
+import { BodyWriter, CHUNK_SIZE, Spool } from "../lib/spool/mod.ts";
+import { type Envelope, isMessageId, newMessageId } from "../lib/envelope/mod.ts";
 
 function envelope(id = newMessageId()): Envelope {
   return testEnvelope({ id, sender: "a@example.com", recipients: ["b@example.org"] });

@@ -1,4 +1,4 @@
-import { type Envelope, newMessageId, type Recipient } from "../spool/mod.ts";
+import { type Envelope, newMessageId, type Recipient } from "../envelope/mod.ts";
 import type { RecipientResult } from "../transport/mod.ts";
 
 /** The Action of a DSN (RFC 3464 2.3.3) this relay sends. */

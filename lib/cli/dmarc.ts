@@ -7,7 +7,8 @@ import {
   gzipText,
 } from "../senderauth/mod.ts";
 import { DMARC_HISTORY } from "../server/mod.ts";
-import { localEnvelope, newMessageId, type Spool } from "../spool/mod.ts";
+import type { Spool } from "../spool/mod.ts";
+import { localEnvelope, newMessageId } from "../envelope/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
 

@@ -1,5 +1,5 @@
-import type { Envelope } from "../spool/mod.ts";
-import { isMessageId } from "../spool/mod.ts";
+import type { Envelope } from "../envelope/mod.ts";
+import { isMessageId } from "../envelope/mod.ts";
 import { formatDuration } from "../config/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";

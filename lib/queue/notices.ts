@@ -1,5 +1,6 @@
 import { buildDsn, type DsnAction, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
-import type { Envelope, Mutation, Spool } from "../spool/mod.ts";
+import type { Mutation, Spool } from "../spool/mod.ts";
+import type { Envelope } from "../envelope/mod.ts";
 
 /** The KV key that records a delay warning was sent for a message. */
 export const warnedKey = (id: string): Deno.KvKey => ["queue", "warned", id];

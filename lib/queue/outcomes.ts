@@ -1,5 +1,5 @@
 import { type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
-import type { Envelope, Recipient } from "../spool/mod.ts";
+import type { Envelope, Recipient } from "../envelope/mod.ts";
 import { domainOf, type RecipientResult } from "../transport/mod.ts";
 import type { RetrySchedule } from "./retry_rules.ts";
 import type { DeliveryEvent } from "./types.ts";

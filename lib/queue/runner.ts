@@ -1,11 +1,6 @@
 import { type DsnAction, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
-import {
-  type Envelope,
-  envelopeMutations,
-  type Mutation,
-  type Recipient,
-  removeFinished,
-} from "../spool/mod.ts";
+import { envelopeMutations, type Mutation, removeFinished } from "../spool/mod.ts";
+import type { Envelope, Recipient } from "../envelope/mod.ts";
 import { domainOf, type OutboundMessage, type RecipientResult } from "../transport/mod.ts";
 import {
   logBounce,

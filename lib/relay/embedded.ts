@@ -1,6 +1,6 @@
 import { stringify } from "smol-toml";
 import { defaultConfig, loadConfig, parseConfig } from "../config/mod.ts";
-import type { Envelope } from "../spool/mod.ts";
+import type { Envelope } from "../envelope/mod.ts";
 import type { RelayEventListener } from "./events.ts";
 import type { InjectedMessage } from "./inject.ts";
 import { Relay } from "./relay.ts";

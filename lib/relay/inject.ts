@@ -1,6 +1,6 @@
 import { rfc5322Date } from "../server/mod.ts";
 import { isNonAscii, mailboxProblem } from "../smtp/mod.ts";
-import { type Envelope, localEnvelope, newMessageId } from "../spool/mod.ts";
+import { type Envelope, localEnvelope, newMessageId } from "../envelope/mod.ts";
 
 /** A message handed to {@linkcode Relay.inject}. */
 export interface InjectedMessage {

@@ -7,7 +7,7 @@ import {
   type Transport,
 } from "../transport/mod.ts";
 import type { Resolver } from "../dns/mod.ts";
-import type { Recipient } from "../spool/mod.ts";
+import type { Recipient } from "../envelope/mod.ts";
 import { matchDomain } from "./domain_pattern.ts";
 
 /** One routing rule, as `[[route]]` in the config. */

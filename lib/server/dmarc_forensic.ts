@@ -1,5 +1,5 @@
 import { allowedReportAddresses, forensicReport, reportUris } from "../senderauth/mod.ts";
-import { localEnvelope, newMessageId } from "../spool/mod.ts";
+import { localEnvelope, newMessageId } from "../envelope/mod.ts";
 import type { Session } from "./session.ts";
 import type { Transaction } from "./transaction.ts";
 import { joined } from "./sender_auth.ts";

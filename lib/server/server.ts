@@ -1,7 +1,8 @@
 import type { Config, ListenConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { CidrList, normalizeIP, parseHostPort } from "../net/mod.ts";
-import type { Envelope, Mutation, Spool } from "../spool/mod.ts";
+import type { Mutation, Spool } from "../spool/mod.ts";
+import type { Envelope } from "../envelope/mod.ts";
 import { connStream, ServerCredentials } from "../tls/mod.ts";
 import { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
 import { reply } from "../smtp/mod.ts";

@@ -1,7 +1,8 @@
 import type { Config, ListenConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { logValue } from "../log/mod.ts";
-import type { Envelope, Mutation, Spool } from "../spool/mod.ts";
+import type { Mutation, Spool } from "../spool/mod.ts";
+import type { Envelope } from "../envelope/mod.ts";
 import { parseCommand, Reply, reply, SmtpSyntaxError } from "../smtp/mod.ts";
 import type { ByteStream, ServerCredentials, TlsSessionInfo } from "../tls/mod.ts";
 import type { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";

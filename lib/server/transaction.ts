@@ -1,4 +1,5 @@
-import type { BodyWriter, MailDsn, Recipient } from "../spool/mod.ts";
+import type { BodyWriter } from "../spool/mod.ts";
+import type { MailDsn, Recipient } from "../envelope/mod.ts";
 import type { DmarcCheck, SpfCheck } from "../senderauth/mod.ts";
 
 /** One mail transaction: from MAIL FROM to the end of DATA/BDAT LAST, or RSET. */

@@ -1,5 +1,6 @@
 import { DotDecoder, type Reply, reply } from "../smtp/mod.ts";
-import { BodyWriter, type Envelope, newMessageId, SpoolError } from "../spool/mod.ts";
+import { BodyWriter, SpoolError } from "../spool/mod.ts";
+import { type Envelope, newMessageId } from "../envelope/mod.ts";
 import { NO_REPLY, type Session } from "./session.ts";
 import type { Transaction } from "./transaction.ts";
 import { protocolName, receivedHeader, rfc5322Date } from "./received.ts";

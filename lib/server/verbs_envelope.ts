@@ -1,5 +1,5 @@
 import { decodeXtext, parsePathArg, Reply, reply } from "../smtp/mod.ts";
-import type { Recipient } from "../spool/mod.ts";
+import type { Recipient } from "../envelope/mod.ts";
 import type { Session } from "./session.ts";
 import { gate } from "./policy_gate.ts";
 import { spfAtMail } from "./sender_checks.ts";

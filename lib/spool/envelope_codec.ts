@@ -1,4 +1,4 @@
-import type { Envelope, Recipient } from "./envelope.ts";
+import { decodeEnvelope, encodeEnvelope, type Envelope, type Recipient } from "../envelope/mod.ts";
 import type { Mutation } from "./group_commit.ts";
 
 /**
@@ -28,7 +28,10 @@ export function envelopeMutations(env: Envelope): Mutation[] {
   for (let i = 0; i < rest.length; i += RECIPIENTS_PER_BLOCK) {
     blocks.push(rest.slice(i, i + RECIPIENTS_PER_BLOCK));
   }
-  const head: EnvelopeHead = { ...env, recipients: env.recipients.slice(0, RECIPIENTS_PER_BLOCK) };
+  const head: EnvelopeHead = encodeEnvelope({
+    ...env,
+    recipients: env.recipients.slice(0, RECIPIENTS_PER_BLOCK),
+  });
   if (blocks.length > 0) head.recipientBlocks = blocks.length;
   return [
     { key: ENVELOPE_KEYS.head(env.id), value: head, bytes: JSON.stringify(head).length + 64 },
@@ -60,7 +63,10 @@ export async function readEnvelope(
   head: EnvelopeHead | null,
 ): Promise<Envelope | null> {
   if (!head) return null;
-  const { recipientBlocks, ...env } = head;
+  const { recipientBlocks, ...env } = decodeEnvelope(
+    head,
+    `spool message ${head.id}`,
+  ) as EnvelopeHead;
   if (!recipientBlocks) return env;
   const recipients = [...env.recipients];
   for await (const e of kv.list<Recipient[]>({ prefix: ENVELOPE_KEYS.blockPrefix(env.id) })) {

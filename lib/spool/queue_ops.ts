@@ -1,4 +1,4 @@
-import type { Envelope } from "./envelope.ts";
+import type { Envelope } from "../envelope/mod.ts";
 import { GroupCommitter, type Mutation } from "./group_commit.ts";
 import { KEYS, type Spool } from "./spool.ts";
 import { envelopeDeletions } from "./envelope_codec.ts";

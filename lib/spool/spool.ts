@@ -1,4 +1,4 @@
-import type { Envelope } from "./envelope.ts";
+import type { Envelope } from "../envelope/mod.ts";
 import { GroupCommitter, type Mutation } from "./group_commit.ts";
 import { SpoolError } from "./errors.ts";
 import {

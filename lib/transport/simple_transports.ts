@@ -1,4 +1,4 @@
-import type { Recipient } from "../spool/mod.ts";
+import type { Recipient } from "../envelope/mod.ts";
 import type { OutboundMessage, RecipientResult, Transport } from "./types.ts";
 
 /** Accepts every recipient and throws the message away (`driver = "discard"`). */

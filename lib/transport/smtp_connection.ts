@@ -1,4 +1,4 @@
-import type { Recipient } from "../spool/mod.ts";
+import type { Recipient } from "../envelope/mod.ts";
 import { type ByteStream, connStream } from "../tls/mod.ts";
 import { upgradeClient } from "./client_tls.ts";
 import { dotStuff } from "./dot_stuff.ts";

@@ -1,5 +1,5 @@
 import { encodeXtext } from "../smtp/mod.ts";
-import type { Envelope, Recipient } from "../spool/mod.ts";
+import type { Envelope, Recipient } from "../envelope/mod.ts";
 import type { OutboundMessage } from "./types.ts";
 
 /** EHLO keywords (upper case) with their parameters. */

@@ -6,7 +6,7 @@ import {
   type Resolver,
 } from "../dns/mod.ts";
 import { parseHostPort } from "../net/mod.ts";
-import type { Recipient } from "../spool/mod.ts";
+import type { Recipient } from "../envelope/mod.ts";
 import { SmtpClientError } from "./errors.ts";
 import { HostRetryMemory } from "./host_retry.ts";
 import { ConnectionPool } from "./pool.ts";

@@ -1,4 +1,4 @@
-import type { Envelope, Recipient } from "../spool/mod.ts";
+import type { Envelope, Recipient } from "../envelope/mod.ts";
 
 /** A message to deliver: its envelope and a way to read its body (again, per attempt). */
 export interface OutboundMessage {

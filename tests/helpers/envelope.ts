@@ -1,5 +1,5 @@
 /** Envelopes for tests that put messages into the spool or hand them to a transport directly. */
-import { type Envelope, newMessageId, type Recipient } from "../../lib/spool/mod.ts";
+import { type Envelope, newMessageId, type Recipient } from "../../lib/envelope/mod.ts";
 
 /** A pending recipient, or one with the given fields. */
 export function testRecipient(r: string | Partial<Recipient> & { address: string }): Recipient {

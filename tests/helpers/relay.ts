@@ -5,7 +5,8 @@
 import { parse, stringify } from "smol-toml";
 import { type Config, parseConfig } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
-import { type Envelope, Spool } from "../../lib/spool/mod.ts";
+import { Spool } from "../../lib/spool/mod.ts";
+import type { Envelope } from "../../lib/envelope/mod.ts";
 import { SmtpServer } from "../../lib/server/mod.ts";
 
 type Table = Record<string, unknown>;
