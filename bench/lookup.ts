@@ -1,3 +1,4 @@
+import { Keyspace } from "../lib/spool/mod.ts";
 /**
  * Lookup and ACL costs: microseconds per lookup for each driver, uncached (the driver
  * itself) and cached (a CachedLookup hit), then the cost of a typical 10-rule rcpt ACL per
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     const writer = new RedisLookup({ name: "w", servers: [redis.server()] });
     for (const k of keys) await writer.call(["SET", k, "relay"]);
     await writer.close();
-    const kvTable = new KvLookup("domains", kv);
+    const kvTable = new KvLookup("domains", new Keyspace(kv, "lookup"));
     for (const k of keys) await kvTable.set(k, "relay");
 
     print(`lookup latency, µs per call (${n} calls, ${KEYS} keys; Deno ${Deno.version.deno})`);
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
       "file tables cached + ratelimit() in KV (11th rule)",
       withFile,
       n / 5,
-      { ratelimiter: new KvRateLimiter(kv) },
+      { ratelimiter: new KvRateLimiter(new Keyspace(kv, "ratelimit")) },
       [{ defer: 'ratelimit(client.ip, "100000000/1h")' }, ...RCPT_ACL],
     );
     await withRedis.close();

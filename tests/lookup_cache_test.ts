@@ -1,3 +1,4 @@
+import { Keyspace } from "../lib/spool/mod.ts";
 import {
   CachedLookup,
   dnsbl,
@@ -76,7 +77,7 @@ Deno.test("lookup cache shares one fetch among concurrent callers and bounds its
 
 Deno.test("kv lookup stores strings and lists under [lookup, name, key]", async () => {
   const kv = await Deno.openKv(":memory:");
-  const t = new KvLookup("relay_domains", kv);
+  const t = new KvLookup("relay_domains", new Keyspace(kv, "lookup"));
   await t.set("example.org", "yes");
   await t.set("team", ["a@example.org", "b@example.org"]);
   assertEquals((await kv.get(["lookup", "relay_domains", "example.org"])).value, "yes");
@@ -136,7 +137,7 @@ Deno.test("the lookup schema's output opens through openLookups", async () => {
   });
   assertEquals(tables.domains.cache_ttl, 300_000);
   const kv = await Deno.openKv(":memory:");
-  const registry = await openLookups(tables, { kv });
+  const registry = await openLookups(tables, { kv: new Keyspace(kv, "lookup") });
   assertEquals(registry.names(), ["domains", "store", "cache_less"]);
   assertEquals(await registry.require("domains").get("example.org"), "local");
   await assertRejects(() => openLookups(tables), LookupError, "needs the relay's KV");

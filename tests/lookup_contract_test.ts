@@ -1,3 +1,4 @@
+import { Keyspace } from "../lib/spool/mod.ts";
 // One behaviour suite run against every lookup driver (as Hono runs one suite on every router).
 import {
   CachedLookup,
@@ -139,7 +140,7 @@ runLookupContract("redis", async (entries) => {
 
 runLookupContract("kv", async (entries) => {
   const kv = await Deno.openKv(":memory:");
-  const lookup = new KvLookup("t", kv);
+  const lookup = new KvLookup("t", new Keyspace(kv, "lookup"));
   for (const [k, v] of Object.entries(entries)) await lookup.set(k, v);
   return { lookup, cleanup: () => kv.close() };
 }, { anyKey: true });

@@ -1,3 +1,4 @@
+import { Keyspace } from "../lib/spool/mod.ts";
 // From TOML text through the exported schemas to a working engine, as the relay loads it.
 import { parse } from "smol-toml";
 import { z } from "zod";
@@ -127,7 +128,7 @@ Deno.test("openPolicy wires tables, KV rate counters and the relay context", asy
     server,
     lookup: { store: { driver: "kv" } },
     acl: { mail: [{ defer: 'ratelimit(client.ip, "1/1h")' }] },
-  }, { kv });
+  }, { kv: new Keyspace(kv, "lookup"), counters: new Keyspace(kv, "ratelimit") });
   try {
     assertEquals(policy.relay, {
       hostname: "mx.example.org",
@@ -151,7 +152,7 @@ Deno.test("openPolicy wires tables, KV rate counters and the relay context", asy
         server,
         lookup: { store: { driver: "kv" } },
         policy: { ratelimit_lookup: "store" },
-      }, { kv }),
+      }, { kv: new Keyspace(kv, "lookup"), counters: new Keyspace(kv, "ratelimit") }),
     LookupError,
     "not a redis lookup table",
   );

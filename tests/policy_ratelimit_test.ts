@@ -1,3 +1,4 @@
+import { Keyspace } from "../lib/spool/mod.ts";
 import { LookupDeferError, LookupRegistry, RedisLookup } from "../lib/lookup/mod.ts";
 import {
   KvRateLimiter,
@@ -20,7 +21,7 @@ Deno.test("parseRate reads COUNT/PERIOD", () => {
 Deno.test("KV rate limiter: over the limit within the window, sliding afterwards", async () => {
   const kv = await Deno.openKv(":memory:");
   let now = 1_000_000 * 60_000; // a window boundary
-  const rl = new KvRateLimiter(kv, () => now);
+  const rl = new KvRateLimiter(new Keyspace(kv, "ratelimit"), () => now);
   const rate = parseRate("3/1m");
   const hits = [];
   for (let i = 0; i < 5; i++) hits.push(await rl.hit("192.0.2.1", rate));
@@ -58,7 +59,7 @@ Deno.test("ratelimit() in a rule: counts once per stage evaluation, denies over 
   const kv = await Deno.openKv(":memory:");
   const e = PolicyEngine.create({
     lookups: new LookupRegistry(),
-    ratelimiter: new KvRateLimiter(kv),
+    ratelimiter: new KvRateLimiter(new Keyspace(kv, "ratelimit")),
     acl: {
       mail: [
         { warn: 'ratelimit(client.ip, "2/1h")', set: { m_limited: "true" } },
@@ -91,7 +92,7 @@ Deno.test("ratelimit() is not counted on a placeholder's say-so (whitelisted cli
     get: (k) => Promise.resolve(k === "192.0.2.1" ? "yes" : null),
     close() {},
   }, { cache_ttl: 0 });
-  const limiter = new KvRateLimiter(kv);
+  const limiter = new KvRateLimiter(new Keyspace(kv, "ratelimit"));
   const e = PolicyEngine.create({
     lookups,
     ratelimiter: { hit: (key, rate) => (hits.push(key), limiter.hit(key, rate)) },

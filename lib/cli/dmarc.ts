@@ -3,10 +3,9 @@ import { parseDuration } from "../config/mod.ts";
 import {
   type AggregateReport,
   aggregateReports,
-  type DmarcHistoryEntry,
   gzipText,
 } from "../senderauth/mod.ts";
-import { DMARC_HISTORY } from "../server/mod.ts";
+import { readDmarcHistory } from "../server/mod.ts";
 import type { Spool } from "../spool/mod.ts";
 import { localEnvelope, newMessageId } from "../envelope/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
@@ -29,12 +28,7 @@ export async function dmarcReports(
   sinceMs: number,
   now = Date.now(),
 ): Promise<AggregateReport[]> {
-  const entries: DmarcHistoryEntry[] = [];
-  const iter = spool.kv.list<DmarcHistoryEntry>({
-    start: [...DMARC_HISTORY, sinceMs],
-    end: [...DMARC_HISTORY, now + 1],
-  });
-  for await (const e of iter) entries.push(e.value);
+  const entries = await readDmarcHistory(spool, sinceMs, now + 1);
   const host = config.server.hostname;
   return aggregateReports(entries, {
     orgName: host,

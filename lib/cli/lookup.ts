@@ -77,7 +77,7 @@ export async function queryCommand(
   const spool = table.driver === "kv" ? await openSpool(config) : null;
   let lookup: Lookup | null = null;
   try {
-    lookup = await openLookup(name, table, { kv: spool?.kv });
+    lookup = await openLookup(name, table, { kv: spool?.keyspace("lookup") });
     const value = list && lookup.members ? await lookup.members(key) : await lookup.get(key);
     if (value === null) {
       Deno.stderr.writeSync(
@@ -112,7 +112,7 @@ async function kvCommand(
     );
   }
   const spool = await openSpool(config);
-  const kv = new KvLookup(name, spool.kv);
+  const kv = new KvLookup(name, spool.keyspace("lookup"));
   try {
     switch (sub) {
       case "set":

@@ -1,8 +1,18 @@
 import { type Lookup, LookupDeferError, type LookupValue } from "./types.ts";
 
-/** The KV key of one entry of table `name`. */
-export function kvLookupKey(name: string, key: string): Deno.KvKey {
-  return ["lookup", name, key];
+/**
+ * The part of the relay's KV that lookup tables own (the spool's `lookup` keyspace): keys are
+ * given below its prefix, `[TABLE, KEY]`.
+ */
+export interface KvStore {
+  /** Reads one entry. */
+  get<T>(parts: Deno.KvKeyPart[]): Promise<Deno.KvEntryMaybe<T>>;
+  /** Writes one entry. */
+  set(parts: Deno.KvKeyPart[], value: unknown): Promise<void>;
+  /** Deletes one entry. */
+  delete(parts: Deno.KvKeyPart[]): Promise<void>;
+  /** Lists the entries below `parts`; their keys are full keys (prefix first). */
+  list<T>(parts: Deno.KvKeyPart[], opts?: Deno.KvListOptions): Deno.KvListIterator<T>;
 }
 
 /**
@@ -12,10 +22,10 @@ export function kvLookupKey(name: string, key: string): Deno.KvKey {
 export class KvLookup implements Lookup {
   readonly name: string;
   readonly driver = "kv";
-  readonly #kv: Deno.Kv;
+  readonly #kv: KvStore;
 
-  /** Uses an open KV database (normally the spool's); `close` does not close it. */
-  constructor(name: string, kv: Deno.Kv) {
+  /** Uses the spool's `lookup` keyspace; `close` does not close it. */
+  constructor(name: string, kv: KvStore) {
     this.name = name;
     this.#kv = kv;
   }
@@ -36,21 +46,20 @@ export class KvLookup implements Lookup {
 
   /** Stores a value (a string, or a list for `members`). */
   async set(key: string, value: string | string[]): Promise<void> {
-    await this.#kv.set(kvLookupKey(this.name, key), value);
+    await this.#kv.set([this.name, key], value);
   }
 
   /** Removes a key; true when it existed. */
   async delete(key: string): Promise<boolean> {
-    const k = kvLookupKey(this.name, key);
-    const had = (await this.#kv.get(k)).versionstamp !== null;
-    await this.#kv.delete(k);
+    const had = (await this.#kv.get([this.name, key])).versionstamp !== null;
+    await this.#kv.delete([this.name, key]);
     return had;
   }
 
   /** Lists up to `limit` entries of the table, in key order. */
   async list(limit = 1000): Promise<[string, string][]> {
     const out: [string, string][] = [];
-    for await (const e of this.#kv.list<unknown>({ prefix: ["lookup", this.name] }, { limit })) {
+    for await (const e of this.#kv.list<unknown>([this.name], { limit })) {
       const v = e.value;
       out.push([String(e.key[2]), Array.isArray(v) ? v.join(",") : String(v)]);
     }
@@ -62,7 +71,7 @@ export class KvLookup implements Lookup {
 
   async #read(key: string): Promise<unknown> {
     try {
-      return (await this.#kv.get(kvLookupKey(this.name, key))).value;
+      return (await this.#kv.get([this.name, key])).value;
     } catch (e) {
       throw new LookupDeferError(`Lookup ${this.name}: KV read failed: ${(e as Error).message}`, {
         cause: e,

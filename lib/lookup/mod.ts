@@ -22,7 +22,7 @@ export {
   type RedisServer,
 } from "./redis.ts";
 export { RespErrorReply, type RespValue } from "./resp.ts";
-export { KvLookup, kvLookupKey } from "./kv.ts";
+export { KvLookup, type KvStore } from "./kv.ts";
 export {
   DenoResolver,
   type DenoResolverOptions,

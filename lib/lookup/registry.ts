@@ -1,7 +1,7 @@
 import { CachedLookup } from "./cache.ts";
 import { DnsLookup, type DnsRecordType, type DnsResolver } from "./dns.ts";
 import { FileLookup, type FileLookupMode } from "./file.ts";
-import { KvLookup } from "./kv.ts";
+import { KvLookup, type KvStore } from "./kv.ts";
 import { LmdbLookup } from "./lmdb.ts";
 import { RedisLookup } from "./redis.ts";
 import { type Lookup, LookupError, type LookupStats } from "./types.ts";
@@ -41,8 +41,8 @@ export type LookupTableConfig =
 
 /** What drivers need from the running relay. */
 export interface LookupDeps {
-  /** The relay's KV database (the spool's), for `kv` tables. */
-  kv?: Deno.Kv;
+  /** The spool's `lookup` keyspace, for `kv` tables. */
+  kv?: KvStore;
   /** The resolver for `dns` tables and `dnsbl()`. */
   resolver?: DnsResolver;
 }
@@ -153,7 +153,7 @@ export async function openLookup(
  * @throws {LookupError} when a table cannot be opened
  * @example Usage
  * ```ts
- * const registry = await openLookups(config.lookup, { kv: spool.kv });
+ * const registry = await openLookups(config.lookup, { kv: spool.keyspace("lookup") });
  * await registry.require("relay_domains").get("example.org");
  * ```
  */

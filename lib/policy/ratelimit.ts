@@ -1,4 +1,5 @@
 import { LookupDeferError, type RedisLookup } from "../lookup/mod.ts";
+import type { Keyspace } from "../spool/mod.ts";
 
 /** A rate such as `100/1h`: at most `limit` events per `window` milliseconds. */
 export interface Rate {
@@ -42,12 +43,12 @@ function estimate(prev: number, cur: number, rate: Rate, now: number): number {
   return prev * (1 - elapsed) + cur;
 }
 
-/** Rate counters in the relay's Deno KV (`["ratelimit", window, key, bucket]`, expiring). */
+/** Rate counters in the spool's `ratelimit` keyspace (`[window, key, bucket]`, expiring). */
 export class KvRateLimiter implements RateLimiter {
-  readonly #kv: Deno.Kv;
+  readonly #kv: Keyspace;
   readonly #now: () => number;
-  /** Uses an open KV; `now` is for tests. */
-  constructor(kv: Deno.Kv, now: () => number = Date.now) {
+  /** Uses the spool's `ratelimit` keyspace; `now` is for tests. */
+  constructor(kv: Keyspace, now: () => number = Date.now) {
     this.#kv = kv;
     this.#now = now;
   }
@@ -56,14 +57,14 @@ export class KvRateLimiter implements RateLimiter {
   async hit(key: string, rate: Rate): Promise<boolean> {
     const now = this.#now();
     const bucket = Math.floor(now / rate.window);
-    const cur: Deno.KvKey = ["ratelimit", rate.window, key, bucket];
-    const prev: Deno.KvKey = ["ratelimit", rate.window, key, bucket - 1];
+    const cur = [rate.window, key, bucket];
+    const prev = [rate.window, key, bucket - 1];
     try {
       // One read and one conditional write per event; a concurrent writer makes us retry.
       for (let attempt = 0; attempt < 8; attempt++) {
         const [p, c] = await this.#kv.getMany<[number, number]>([prev, cur]);
         const count = (c.value ?? 0) + 1;
-        const res = await this.#kv.atomic().check(c).set(cur, count, {
+        const res = await this.#kv.atomic().check(c).set(this.#kv.key(...cur), count, {
           expireIn: 2 * rate.window,
         }).commit();
         if (res.ok) return estimate(p.value ?? 0, count, rate, now) > rate.limit;

@@ -10,6 +10,7 @@ import {
 import type { RuleConfig } from "./compile.ts";
 import { PolicyEngine } from "./engine.ts";
 import type { SpfFunction } from "./functions.ts";
+import type { Keyspace } from "../spool/mod.ts";
 import { KvRateLimiter, type RateLimiter, RedisRateLimiter } from "./ratelimit.ts";
 import type { PolicyContext, Stage } from "./types.ts";
 
@@ -49,13 +50,13 @@ export interface Policy {
  * @throws {PolicyConfigError} naming the rule whose condition does not compile
  * @example Usage
  * ```ts
- * const policy = await openPolicy(config, { kv: spool.kv });
+ * const policy = await openPolicy(config, { kv: spool.keyspace("lookup"), counters: spool.keyspace("ratelimit") });
  * const d = await policy.engine.evaluateStage("rcpt", makeContext({ relay: policy.relay }));
  * ```
  */
 export async function openPolicy(
   settings: PolicySettings,
-  deps: LookupDeps & { resolver?: DnsResolver; spf?: SpfFunction } = {},
+  deps: LookupDeps & { resolver?: DnsResolver; spf?: SpfFunction; counters?: Keyspace } = {},
 ): Promise<Policy> {
   const lookups = await openLookups(settings.lookup ?? {}, deps);
   try {
@@ -64,7 +65,7 @@ export async function openPolicy(
       lookups,
       resolver: deps.resolver,
       spf: deps.spf,
-      ratelimiter: rateLimiter(lookups, settings.policy?.ratelimit_lookup ?? "", deps.kv),
+      ratelimiter: rateLimiter(lookups, settings.policy?.ratelimit_lookup ?? "", deps.counters),
       maxLookupRounds: settings.policy?.max_lookup_rounds,
     });
     const s = settings.server;
@@ -92,7 +93,7 @@ export async function openPolicy(
 function rateLimiter(
   lookups: LookupRegistry,
   name: string,
-  kv: Deno.Kv | undefined,
+  kv: Keyspace | undefined,
 ): RateLimiter | undefined {
   if (!name) return kv ? new KvRateLimiter(kv) : undefined;
   const inner = lookups.get(name)?.inner;

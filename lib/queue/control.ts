@@ -6,8 +6,8 @@ import type { Spool } from "../spool/mod.ts";
  * leaves a request in the spool for it instead of delivering from a second process (which
  * could send a message twice).
  */
-const LEASE_KEY: Deno.KvKey = ["queue", "runner"];
-const FLUSH_PREFIX: Deno.KvKey = ["queue", "flush"];
+const LEASE = ["runner"];
+const FLUSH = ["flush"];
 
 /** How long a lease lasts without renewal. */
 export const LEASE_MS = 30_000;
@@ -23,20 +23,21 @@ export interface RunnerLease {
 /** Takes or renews the lease for this process. */
 export async function holdLease(spool: Spool, now = Date.now()): Promise<void> {
   const lease: RunnerLease = { pid: Deno.pid, hostname: Deno.hostname(), until: now + LEASE_MS };
-  await spool.kv.set(LEASE_KEY, lease);
+  await spool.keyspace("queue").set(LEASE, lease);
 }
 
 /** Gives the lease up (on stop), if this process holds it. */
 export async function releaseLease(spool: Spool): Promise<void> {
-  const cur = await spool.kv.get<RunnerLease>(LEASE_KEY);
+  const ks = spool.keyspace("queue");
+  const cur = await ks.get<RunnerLease>(LEASE);
   if (cur.value?.pid === Deno.pid) {
-    await spool.kv.atomic().check(cur).delete(LEASE_KEY).commit();
+    await ks.atomic().check(cur).delete(ks.key(...LEASE)).commit();
   }
 }
 
 /** The live lease of a running queue runner (another process's or ours), or null. */
 export async function activeRunner(spool: Spool, now = Date.now()): Promise<RunnerLease | null> {
-  const cur = (await spool.kv.get<RunnerLease>(LEASE_KEY)).value;
+  const cur = (await spool.keyspace("queue").get<RunnerLease>(LEASE)).value;
   return cur && cur.until > now ? cur : null;
 }
 
@@ -63,14 +64,15 @@ export async function requestRemove(spool: Spool, id: string, bounce: boolean): 
 
 async function request(spool: Spool, req: QueueRequest): Promise<void> {
   // Keys sort by time, so requests are served in the order they were made.
-  await spool.kv.set([...FLUSH_PREFIX, Date.now(), crypto.randomUUID()], req);
+  await spool.keyspace("queue").set([...FLUSH, Date.now(), crypto.randomUUID()], req);
 }
 
 /** Takes the pending requests (each is returned once, oldest first). */
 export async function takeRequests(spool: Spool): Promise<QueueRequest[]> {
   const out: QueueRequest[] = [];
-  for await (const e of spool.kv.list<QueueRequest>({ prefix: FLUSH_PREFIX })) {
-    const res = await spool.kv.atomic().check(e).delete(e.key).commit();
+  const ks = spool.keyspace("queue");
+  for await (const e of ks.list<QueueRequest>(FLUSH)) {
+    const res = await ks.atomic().check(e).delete(e.key).commit();
     if (res.ok) out.push(e.value);
   }
   return out;

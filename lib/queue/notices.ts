@@ -3,7 +3,8 @@ import type { Mutation, Spool } from "../spool/mod.ts";
 import type { Envelope } from "../envelope/mod.ts";
 
 /** The KV key that records a delay warning was sent for a message. */
-export const warnedKey = (id: string): Deno.KvKey => ["queue", "warned", id];
+export const warnedKey = (spool: Spool, id: string): Deno.KvKey =>
+  spool.keyspace("queue").key("warned", id);
 
 /**
  * Puts a DSN (bounce or delay warning) for some recipients into the spool as a new message
@@ -53,7 +54,7 @@ export async function dueForWarning(
     r.status === "deferred" && wantsNotice(env, r, "delayed")
   );
   if (waiting.length === 0) return [];
-  if ((await spool.kv.get(warnedKey(env.id))).value) return [];
+  if ((await spool.keyspace("queue").get(["warned", env.id])).value) return [];
   return waiting.map((r) => ({
     recipient: r,
     result: { address: r.address, status: "deferred", diagnostic: r.lastError ?? "deferred" },

@@ -149,7 +149,11 @@ export class QueueRunner {
       : [];
     for (const r of open) r.status = "failed";
     if (notify.length > 0) await this.#bounce(env, notify, "failed", envelopeMutations(env));
-    await this.#o.spool.remove(id, [{ key: warnedKey(id), value: undefined, bytes: 64 }]);
+    await this.#o.spool.remove(id, [{
+      key: warnedKey(this.#o.spool, id),
+      value: undefined,
+      bytes: 64,
+    }]);
     this.#due.delete(id);
     this.#log.info(`${id} removed by the administrator${notify.length ? " (bounced)" : ""}`, {
       event: "removed",
@@ -429,7 +433,11 @@ export class QueueRunner {
     if (!saved && (failures.length > 0 || dirty) && !done) await spool.update(env);
     // Removal is the commit that records the last deliveries when the message is done.
     if (done) {
-      await removeFinished(spool, env, [{ key: warnedKey(env.id), value: undefined, bytes: 64 }]);
+      await removeFinished(spool, env, [{
+        key: warnedKey(spool, env.id),
+        value: undefined,
+        bytes: 64,
+      }]);
       this.#report({ kind: "completed", id: env.id });
       return true;
     }
@@ -442,7 +450,7 @@ export class QueueRunner {
     const waiting = await dueForWarning(this.#o.spool, env, this.#o.delayWarning ?? 0, now);
     if (waiting.length === 0) return;
     await this.#bounce(env, waiting, "delayed", [{
-      key: warnedKey(env.id),
+      key: warnedKey(this.#o.spool, env.id),
       value: now,
       bytes: 64,
     }]);

@@ -26,7 +26,8 @@ export async function buildPolicy(
   let policy: Policy | undefined;
   try {
     policy = await openPolicy(config, {
-      kv: spool.kv,
+      kv: spool.keyspace("lookup"),
+      counters: spool.keyspace("ratelimit"),
       resolver: relayResolver(resolver),
       spf: spfFunction(resolver, config.server.hostname),
     });

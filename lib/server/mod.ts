@@ -7,5 +7,5 @@
 export { type BoundAddress, type ServerOptions, SmtpServer } from "./server.ts";
 export { protocolName, receivedHeader, rfc5322Date } from "./received.ts";
 export { runTestSession, type TestSessionOptions } from "./test_session.ts";
-export { DMARC_HISTORY } from "./sender_checks.ts";
+export { readDmarcHistory, recordDmarcHistory } from "./sender_checks.ts";
 export { type SenderAuth, senderAuthFor, spfFunction } from "./sender_auth.ts";

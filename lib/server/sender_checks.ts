@@ -2,20 +2,36 @@ import {
   authenticationResults,
   checkDmarc,
   checkSpf,
+  type DmarcHistoryEntry,
   dmarcHistoryEntry,
   type SpfCheck,
   verifyArc,
   verifyDkim,
 } from "../senderauth/mod.ts";
+import type { Spool } from "../spool/mod.ts";
 import type { Session } from "./session.ts";
 import { inbound, joined } from "./sender_auth.ts";
 
 /** Where DMARC results are kept for aggregate reports: `["dmarc", "history", ms, uuid]`. */
-export const DMARC_HISTORY: Deno.KvKey = ["dmarc", "history"];
+const HISTORY = "history";
 
-/** The key of one DMARC history entry. */
-export function dmarcHistoryKey(time: number): Deno.KvKey {
-  return [...DMARC_HISTORY, time, crypto.randomUUID()];
+/** Records one DMARC result for aggregate reports (the server owns the `dmarc` keyspace). */
+export async function recordDmarcHistory(spool: Spool, entry: DmarcHistoryEntry): Promise<void> {
+  await spool.keyspace("dmarc").set([HISTORY, entry.time, crypto.randomUUID()], entry);
+}
+
+/** The DMARC results recorded from `since` (inclusive) to `until` (exclusive), oldest first. */
+export async function readDmarcHistory(
+  spool: Spool,
+  since: number,
+  until: number,
+): Promise<DmarcHistoryEntry[]> {
+  const out: DmarcHistoryEntry[] = [];
+  const ks = spool.keyspace("dmarc");
+  for await (const e of ks.range<DmarcHistoryEntry>([HISTORY, since], [HISTORY, until])) {
+    out.push(e.value);
+  }
+  return out;
 }
 
 /** SPF at MAIL FROM (RFC 7208 2.4; the HELO identity for `<>`), into `spf.*` for ACLs. */
@@ -105,7 +121,7 @@ async function checkMessageOrThrow(
   if (dmarc && s.tx) s.tx.dmarc = dmarc;
   if (dmarc && spf && c.dmarc.history) {
     const entry = dmarcHistoryEntry({ ip: s.peer.ip, spf, dkim, dmarc });
-    if (entry) await s.deps.spool.kv.set(dmarcHistoryKey(entry.time), entry);
+    if (entry) await recordDmarcHistory(s.deps.spool, entry);
   }
   if (dmarc) {
     s.policy.setResult("dmarc", {

@@ -104,7 +104,8 @@ export class SmtpServer {
     const resolver = opts.resolver ?? new Resolver({ ...c.dns });
     const senderAuth = await senderAuthFor(c, resolver);
     const policy = opts.policy ?? await openPolicy(c, {
-      kv: opts.spool.kv,
+      kv: opts.spool.keyspace("lookup"),
+      counters: opts.spool.keyspace("ratelimit"),
       resolver: relayResolver(resolver),
       spf: spfFunction(resolver, c.server.hostname),
     });

@@ -7,5 +7,6 @@ export { BodyWriter } from "./body_writer.ts";
 export { SpoolError } from "./errors.ts";
 export { envelopeDeletions, envelopeMutations, RECIPIENTS_PER_BLOCK } from "./envelope_codec.ts";
 export { type Mutation } from "./group_commit.ts";
+export { Keyspace, KeyspaceAtomic, type KeyspaceName, KEYSPACES } from "./keyspace.ts";
 export { removeFinished } from "./queue_ops.ts";
 export { CHUNK_SIZE, chunkBody, KEYS, Spool } from "./spool.ts";

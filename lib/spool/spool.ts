@@ -1,6 +1,7 @@
 import type { Envelope } from "../envelope/mod.ts";
 import { GroupCommitter, type Mutation } from "./group_commit.ts";
 import { SpoolError } from "./errors.ts";
+import { Keyspace, type KeyspaceName } from "./keyspace.ts";
 import {
   envelopeDeletions,
   type EnvelopeHead,
@@ -60,7 +61,7 @@ export function chunkBody(pieces: Uint8Array[]): Uint8Array[] {
  * ```
  */
 export class Spool {
-  /** The underlying KV database; the queue keeps its own keys beside the spool's. */
+  /** The underlying KV database: only lib/spool uses it; other areas hold a {@linkcode Keyspace}. */
   readonly kv: Deno.Kv;
   #committer: GroupCommitter;
 
@@ -90,6 +91,11 @@ export class Spool {
     } catch (e) {
       throw new SpoolError(`Cannot open spool ${path}: ${(e as Error).message}`, { cause: e });
     }
+  }
+
+  /** The part of the KV that `name`'s owner keeps (see {@linkcode KEYSPACES}). */
+  keyspace(name: KeyspaceName): Keyspace {
+    return new Keyspace(this.kv, name);
   }
 
   /** Commits several writes atomically, grouped with concurrent commits. */
