@@ -1,10 +1,6 @@
 import type { Config } from "../config/mod.ts";
 import { parseDuration } from "../config/mod.ts";
-import {
-  type AggregateReport,
-  aggregateReports,
-  gzipText,
-} from "../senderauth/mod.ts";
+import { type AggregateReport, aggregateReports, gzipText } from "../senderauth/mod.ts";
 import { readDmarcHistory } from "../server/mod.ts";
 import type { Spool } from "../spool/mod.ts";
 import { localEnvelope, newMessageId } from "../envelope/mod.ts";
