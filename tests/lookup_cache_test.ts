@@ -137,10 +137,16 @@ Deno.test("the lookup schema's output opens through openLookups", async () => {
   });
   assertEquals(tables.domains.cache_ttl, 300_000);
   const kv = await Deno.openKv(":memory:");
-  const registry = await openLookups(tables, { kv: new Keyspace(kv, "lookup") });
+  const resolver = { resolve: () => Promise.resolve(null) };
+  const registry = await openLookups(tables, { kv: new Keyspace(kv, "lookup"), resolver });
   assertEquals(registry.names(), ["domains", "store", "cache_less"]);
   assertEquals(await registry.require("domains").get("example.org"), "local");
-  await assertRejects(() => openLookups(tables), LookupError, "needs the relay's KV");
+  await assertRejects(() => openLookups(tables, { resolver }), LookupError, "needs the relay's KV");
+  await assertRejects(
+    () => openLookups(tables, { kv: new Keyspace(kv, "lookup") }),
+    LookupError,
+    "needs the relay's resolver",
+  );
   await registry.close();
   kv.close();
   await Deno.remove(dir, { recursive: true });

@@ -6,6 +6,8 @@ import {
   type LookupTableConfig,
   openLookup,
 } from "../lookup/mod.ts";
+import { Resolver } from "../dns/mod.ts";
+import { relayResolver } from "../policy/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
 
@@ -77,7 +79,10 @@ export async function queryCommand(
   const spool = table.driver === "kv" ? await openSpool(config) : null;
   let lookup: Lookup | null = null;
   try {
-    lookup = await openLookup(name, table, { kv: spool?.keyspace("lookup") });
+    lookup = await openLookup(name, table, {
+      kv: spool?.keyspace("lookup"),
+      resolver: relayResolver(new Resolver({ ...config.dns })),
+    });
     const value = list && lookup.members ? await lookup.members(key) : await lookup.get(key);
     if (value === null) {
       Deno.stderr.writeSync(

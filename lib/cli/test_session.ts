@@ -41,7 +41,9 @@ export async function testSessionCommand(args: string[]): Promise<number> {
   log.listeners.push((line) => out(`LOG: ${line}`));
   const spool = await openSpool(config);
   const file = typeof values.config === "string" ? values.config : undefined;
-  const policy = await openPolicyFor(config, spool, file).catch((e) => {
+  // One resolver (one DNS cache) for the rules and the sender checks, as in serve.
+  const resolver = new Resolver({ ...config.dns });
+  const policy = await openPolicyFor(config, spool, file, resolver).catch((e) => {
     spool.close();
     throw e;
   });
@@ -52,7 +54,7 @@ export async function testSessionCommand(args: string[]): Promise<number> {
       log,
       policy,
       ip: normalizeIP(ip),
-      senderAuth: await senderAuthFor(config, new Resolver({ ...config.dns })),
+      senderAuth: await senderAuthFor(config, resolver),
       trusted: new CidrList(config.server.trusted_networks).contains(ip),
       port,
       hostname: typeof values.hostname === "string" ? values.hostname : undefined,

@@ -5,57 +5,13 @@ import { type Lookup, LookupDeferError, type LookupValue } from "./types.ts";
 export type DnsRecordType = "A" | "AAAA" | "TXT" | "MX";
 
 /**
- * The small resolver interface lookups need; the relay's own resolver (dns/) can replace
- * {@linkcode DenoResolver}. Answers null for NXDOMAIN or no data; throws
+ * The small resolver interface lookups need, given by the relay's own resolver (lib/dns through
+ * lib/policy's `relayResolver`, with `[dns]` and its cache). Answers null for NXDOMAIN or no data; throws
  * {@linkcode LookupDeferError} for timeouts and server failures.
  */
 export interface DnsResolver {
   /** The records of one type, as text (`10 mx.example.org` for MX, joined chunks for TXT). */
   resolve(name: string, type: DnsRecordType): Promise<string[] | null>;
-}
-
-/** Options of {@linkcode DenoResolver}. */
-export interface DenoResolverOptions {
-  /** A name server to ask instead of the system's (tests use a local one). */
-  nameServer?: { ipAddr: string; port?: number };
-  /** Milliseconds per query. Default 5000. */
-  timeout?: number;
-}
-
-/** {@linkcode DnsResolver} over `Deno.resolveDns`. */
-export class DenoResolver implements DnsResolver {
-  readonly #options: DenoResolverOptions;
-  /** Keeps the options. */
-  constructor(options: DenoResolverOptions = {}) {
-    this.#options = options;
-  }
-
-  /** Queries `name`; NotFound is null, every other failure defers. */
-  async resolve(name: string, type: DnsRecordType): Promise<string[] | null> {
-    const signal = AbortSignal.timeout(this.#options.timeout ?? 5000);
-    const opts = { signal, nameServer: this.#options.nameServer };
-    try {
-      switch (type) {
-        case "TXT":
-          return nonEmpty((await Deno.resolveDns(name, "TXT", opts)).map((r) => r.join("")));
-        case "MX":
-          return nonEmpty(
-            (await Deno.resolveDns(name, "MX", opts)).map((r) => `${r.preference} ${r.exchange}`),
-          );
-        default:
-          return nonEmpty(await Deno.resolveDns(name, type, opts));
-      }
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return null;
-      throw new LookupDeferError(`DNS ${type} query for ${name} failed: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-  }
-}
-
-function nonEmpty(list: string[]): string[] | null {
-  return list.length ? list : null;
 }
 
 /**
@@ -100,8 +56,8 @@ export interface DnsLookupOptions {
   zone?: string;
   /** Reverse an address key as DNSBLs want (`192.0.2.1` -> `1.2.0.192.zone`). */
   reverseIP?: boolean;
-  /** The resolver; default {@linkcode DenoResolver}. */
-  resolver?: DnsResolver;
+  /** The relay's resolver. */
+  resolver: DnsResolver;
 }
 
 /** A table answered by DNS: the key is a name (or an address with `reverseIP`). */
@@ -115,7 +71,7 @@ export class DnsLookup implements Lookup {
   constructor(options: DnsLookupOptions) {
     this.name = options.name;
     this.#options = options;
-    this.#resolver = options.resolver ?? new DenoResolver();
+    this.#resolver = options.resolver;
   }
 
   /** The records joined with newlines, or null. */

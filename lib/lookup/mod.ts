@@ -24,8 +24,6 @@ export {
 export { RespErrorReply, type RespValue } from "./resp.ts";
 export { KvLookup, type KvStore } from "./kv.ts";
 export {
-  DenoResolver,
-  type DenoResolverOptions,
   dnsbl,
   dnsblName,
   DnsLookup,

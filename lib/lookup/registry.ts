@@ -136,6 +136,9 @@ export async function openLookup(
       if (!deps.kv) throw new LookupError(`Lookup ${name}: the kv driver needs the relay's KV`);
       return new KvLookup(name, deps.kv);
     case "dns":
+      if (!deps.resolver) {
+        throw new LookupError(`Lookup ${name}: the dns driver needs the relay's resolver`);
+      }
       return new DnsLookup({
         name,
         type: config.type,

@@ -62,6 +62,7 @@ export class SmtpServer {
   #closing = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #ownPolicy: Policy | null;
+  #resolver: Resolver;
 
   private constructor(
     opts: ServerOptions,
@@ -70,8 +71,10 @@ export class SmtpServer {
     policy: Policy,
     ownPolicy: boolean,
     senderAuth: SenderAuth,
+    resolver: Resolver,
   ) {
     this.#ownPolicy = ownPolicy ? policy : null;
+    this.#resolver = resolver;
     const c = opts.config;
     this.#opts = opts;
     this.#tls = tls;
@@ -109,7 +112,15 @@ export class SmtpServer {
       resolver: relayResolver(resolver),
       spf: spfFunction(resolver, c.server.hostname),
     });
-    const server = new SmtpServer(opts, tls, credentials, policy, !opts.policy, senderAuth);
+    const server = new SmtpServer(
+      opts,
+      tls,
+      credentials,
+      policy,
+      !opts.policy,
+      senderAuth,
+      resolver,
+    );
     try {
       for (const listen of c.listen) server.#bind(listen);
     } catch (e) {
@@ -209,7 +220,7 @@ export class SmtpServer {
         );
         return;
       }
-      if (c.server.reverse_dns) s.peer.hostname = await reverseLookup(ip, 3000);
+      if (c.server.reverse_dns) s.peer.hostname = await reverseLookup(this.#resolver, ip);
       s.trustedClient = this.#trusted.contains(s.peer.ip);
       s.startPolicy();
       this.#opts.log.debug(
