@@ -1,5 +1,5 @@
 import { parseIP } from "../net/mod.ts";
-import { type Lookup, LookupDeferError, type LookupValue } from "./types.ts";
+import type { Lookup, LookupValue } from "./types.ts";
 
 /** Record types the dns driver asks for. */
 export type DnsRecordType = "A" | "AAAA" | "TXT" | "MX";
