@@ -31,3 +31,31 @@ relayTest("text log lines escape the client's CR, LF, ESC and NUL bytes", "", as
   for (const line of lines) assert(!/[\x00-\x08\x0b-\x1f\x7f]/.test(line), JSON.stringify(line));
   assert(lines.some((l) => l.includes('rejected "XYZZY\\r\\x1b[2J\\x00forged line"')), text);
 });
+
+relayTest(
+  "addresses that are not valid UTF-8 are refused as syntax errors (RFC 6531)",
+  "",
+  async (r) => {
+    const latin1 = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+    const c = await session(r.port);
+    await c.send(latin1("MAIL FROM:<j\xe9r\xf4me@example.test> SMTPUTF8\r\n"));
+    assertEquals(await c.replies(1), ["553 5.1.7 Bad sender address syntax: not valid UTF-8"]);
+    await c.send(latin1("MAIL FROM:<a\xc0\xae@example.test> SMTPUTF8\r\n")); // overlong "."
+    assertEquals(await c.replies(1), ["553 5.1.7 Bad sender address syntax: not valid UTF-8"]);
+    await c.send("MAIL FROM:<jérôme@example.test> SMTPUTF8\r\n");
+    assertEquals(await c.replies(1), ["250 2.1.0 Sender OK"]);
+    await c.send(latin1("RCPT TO:<b\xc0\xae@example.test>\r\n"));
+    assertEquals(await c.replies(1), ["553 5.1.3 Bad recipient address syntax: not valid UTF-8"]);
+    await c.send(latin1("RCPT TO:<b\xff@example.test>\r\n"));
+    assertEquals(await c.replies(1), ["553 5.1.3 Bad recipient address syntax: not valid UTF-8"]);
+    await c.send("RSET\r\n");
+    await c.replies(1);
+    // Without SMTPUTF8, 8-bit addresses stay refused, well-formed or not.
+    await c.send("MAIL FROM:<jérôme@example.test>\r\n");
+    assertEquals(await c.replies(1), ["553 5.6.7 Non-ASCII address requires SMTPUTF8"]);
+    await c.send(latin1("MAIL FROM:<j\xe9r\xf4me@example.test>\r\n"));
+    assertEquals(await c.replies(1), ["553 5.1.7 Bad sender address syntax: not valid UTF-8"]);
+    c.close();
+    assertEquals(await r.messages(), []);
+  },
+);

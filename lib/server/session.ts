@@ -54,6 +54,14 @@ export interface Peer {
 const GROUP_ENDERS = new Set(["EHLO", "HELO", "DATA", "VRFY", "EXPN", "NOOP", "HELP", "AUTH"]);
 
 const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+// RFC 6531 3.3: addresses must be well-formed UTF-8; other commands are ASCII (RFC 5321 2.4).
+const MALFORMED_UTF8: Record<string, Reply> = {
+  MAIL: reply(553, "5.1.7", "Bad sender address syntax: not valid UTF-8"),
+  RCPT: reply(553, "5.1.3", "Bad recipient address syntax: not valid UTF-8"),
+};
+const MALFORMED_COMMAND = reply(500, "5.5.2", "Command is not valid UTF-8");
 
 /**
  * One SMTP session (RFC 5321) on one connection. The loop reads command lines, dispatches
@@ -261,7 +269,14 @@ export class Session {
       } else if (line.bareLf && this.config.smtp.bare_newline === "reject") {
         r = reply(500, "5.5.2", "Bare <LF> received; lines must end in <CR><LF>");
       } else {
-        const text = decoder.decode(line.bytes);
+        let text: string;
+        let malformed = false;
+        try {
+          text = strictDecoder.decode(line.bytes);
+        } catch {
+          text = decoder.decode(line.bytes); // only to name the verb and log the line
+          malformed = true;
+        }
         const cmd = parseCommand(text);
         const verb = cmd?.verb ?? "";
         if (sync_check && this.#outOfSync(verb)) {
@@ -273,7 +288,9 @@ export class Session {
           await this.sendAndClose(reply(554, "5.5.0", "SMTP synchronization error"));
           break;
         }
-        r = await this.dispatch(verb, cmd?.arg ?? "", text);
+        r = malformed && verb !== "QUIT" && !this.refuseAll
+          ? this.#malformed(verb, text)
+          : await this.dispatch(verb, cmd?.arg ?? "", text);
       }
       if (this.closed) break;
       if (r === NO_REPLY) continue;
@@ -308,6 +325,13 @@ export class Session {
   #outOfSync(verb: string): boolean {
     if (this.input.buffered === 0 || verb === "QUIT" || verb === "STARTTLS") return false;
     return !this.esmtp || GROUP_ENDERS.has(verb);
+  }
+
+  /** The reply to a command line that is not well-formed UTF-8 (never decoded with U+FFFD). */
+  #malformed(verb: string, text: string): Reply {
+    const r = MALFORMED_UTF8[verb] ?? MALFORMED_COMMAND;
+    this.logReject(`"${text.slice(0, 64)}"`, r);
+    return r;
   }
 
   /** Runs one verb's handler; a syntax error becomes its reply. */
