@@ -59,3 +59,25 @@ relayTest(
     assertEquals(await r.messages(), []);
   },
 );
+
+relayTest(
+  "with greeting_delay = 0s, input sent before the banner is still refused",
+  '[smtp]\ngreeting_delay = "0s"',
+  async (r) => {
+    let refused = 0;
+    const tries = 20;
+    for (let i = 0; i < tries; i++) {
+      const c = await RawClient.connect(r.port);
+      await c.send("EHLO early.test\r\n"); // at once: before the banner can have arrived
+      const replies = await c.replies(2, 1000);
+      if (replies.some((l) => l === "554 5.5.0 SMTP synchronization error")) refused++;
+      c.close();
+    }
+    // Bytes that reach the relay only after the banner went out cannot be told from a
+    // client that waited; before the fix none of the 20 was refused.
+    assert(refused >= tries - 2, `${refused} of ${tries} early talkers refused`);
+    // A client that waits for the banner is served as usual.
+    const ok = await session(r.port);
+    ok.close();
+  },
+);

@@ -213,25 +213,33 @@ export class Session {
     const { greeting_delay, sync_check } = this.config.smtp;
     if (sync_check) {
       this.input.startRead();
-      if (greeting_delay > 0) await new Promise((r) => setTimeout(r, greeting_delay));
-      else await Promise.resolve();
-      if (this.input.readDone || this.input.buffered > 0) {
-        this.deps.log.info(
-          `SMTP protocol synchronization error (input sent without waiting for greeting): ` +
-            `rejected connection from ${this.hostText}`,
-          { event: "early_talker", ip: this.peer.ip },
-        );
-        await this.sendAndClose(reply(554, "5.5.0", "SMTP synchronization error"));
-        return;
-      }
+      // With no delay, one turn of the event loop still lets input that arrived before the
+      // banner complete the read started above (a microtask would not: nothing polls I/O).
+      await new Promise((r) => setTimeout(r, greeting_delay));
+      if (this.#talkedEarly()) return await this.#refuseEarlyTalker();
     }
     const connect = await gate(this, "connect", {}, "connection");
     if (!connect.pass) {
       await this.sendAndClose(connect.reply.closing());
       return;
     }
+    // Checked again as the banner goes out: input that came during the connect ACL.
+    if (sync_check && this.#talkedEarly()) return await this.#refuseEarlyTalker();
     this.send(new Reply(220, null, `${this.config.server.hostname} ${this.config.smtp.banner}`));
     await this.flush();
+  }
+
+  #talkedEarly(): boolean {
+    return this.input.readDone || this.input.buffered > 0;
+  }
+
+  async #refuseEarlyTalker(): Promise<void> {
+    this.deps.log.info(
+      `SMTP protocol synchronization error (input sent without waiting for greeting): ` +
+        `rejected connection from ${this.hostText}`,
+      { event: "early_talker", ip: this.peer.ip },
+    );
+    await this.sendAndClose(reply(554, "5.5.0", "SMTP synchronization error"));
   }
 
   /** Runs the command loop until QUIT, an error that closes, or the client goes away. */
