@@ -4,13 +4,14 @@ import { openPolicyFor, queueRunnerFor } from "./runtime.ts";
 import { Resolver } from "../dns/mod.ts";
 import { configFrom, openSpool, out } from "./context.ts";
 import { parseCommandArgs } from "./args.ts";
+import { keepInspectorOff } from "./inspector_signal.ts";
 
 /** Usage of `relay serve`. */
 export const SERVE_HELP = `Usage: relay serve [--config FILE]
 
 Runs the relay: SMTP listeners, the spool and the queue runner that delivers. Without --config the built-in defaults
 (the same as config.example.toml) are used: 127.0.0.1:2525, spool in ./data.
-Signals: SIGHUP reloads the TLS certificate; SIGTERM or SIGINT stop gracefully.`;
+Signals: SIGHUP reloads the TLS certificate; SIGTERM or SIGINT stop gracefully; SIGUSR1 is ignored.`;
 
 /** `relay serve`: runs until SIGTERM/SIGINT. Returns the exit code. */
 export async function serveCommand(args: string[]): Promise<number> {
@@ -24,6 +25,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const config = await configFrom(values.config);
   const log = new Logger(config.log);
+  // Deno would open a V8 inspector on SIGUSR1 (see inspector_signal.ts).
+  const stopInspectorGuard = keepInspectorOff(log);
   const spool = await openSpool(config);
   const cleaned = await spool.cleanOrphans();
   if (cleaned.length) log.warn(`removed ${cleaned.length} half-written message(s) left by a crash`);
@@ -77,6 +80,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGHUP", onHup);
+  stopInspectorGuard();
   await server.close(config.server.shutdown_timeout);
   await runner.stop({ timeout: config.server.shutdown_timeout });
   await policy.close();
