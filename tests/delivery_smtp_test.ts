@@ -86,6 +86,24 @@ Deno.test("smtp transport: 4xx per recipient defers, 5xx fails (smtp-sink -r/-f 
   }
 });
 
+Deno.test("smtp transport: 552 at RCPT (too many recipients) defers, as 452", async () => {
+  // Scripted: no real server answers 552 to RCPT on demand (RFC 5321 4.5.3.1.10).
+  let n = 0;
+  const peer = await FakePeer.start({
+    onCommand: (l) => l.startsWith("RCPT") && ++n > 1 ? "552 5.5.3 Too many recipients" : undefined,
+  });
+  const t = transport({ hosts: [`127.0.0.1:${peer.port}`] });
+  try {
+    const res = await t.deliver(message(BODY), [rcpt("a@dest.test"), rcpt("b@dest.test")]);
+    assertEquals(res.map((r) => r.status), ["delivered", "deferred"]);
+    assertEquals(res[1].reply?.code, 552);
+    assertEquals(peer.messages.map((m) => m.rcpts), [["a@dest.test"]]);
+  } finally {
+    await t.close();
+    await peer.close();
+  }
+});
+
 Deno.test("smtp transport: 4xx/5xx after DATA and 421 at greeting (smtp-sink)", async () => {
   const softDot = await smtpSink({ args: ["-r", "."] });
   const hardDot = await smtpSink({ args: ["-f", "."] });

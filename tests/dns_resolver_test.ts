@@ -89,6 +89,29 @@ Deno.test("resolver tells NXDOMAIN (permanent) from SERVFAIL and timeout (tempor
   }
 });
 
+Deno.test("resolver refuses names over RFC 1035 limits at once as no such name", async () => {
+  const dns = await TestDnsServer.start([{ name: "ok.test", type: "A", data: "192.0.2.1" }]);
+  // Sent, such a name got an answer the resolver could not decode: it waited out 2 × 5 s.
+  try {
+    const r = new Resolver({ servers: [dns.address], timeout: 5000, attempts: 2 });
+    const longLabel = "a".repeat(64) + ".example.test";
+    const longName = Array(8).fill("b".repeat(40)).join(".") + ".example.test"; // 341 octets
+    const started = Date.now();
+    for (const name of [longLabel, longName, "a..example.test"]) {
+      assertEquals((await r.lookup(name, "TXT")).rcode, "NXDOMAIN");
+      const e = await assertRejects(() => r.resolveA(name), DnsError);
+      assertEquals([(e as DnsError).failure, (e as DnsError).temporary], ["nxdomain", false]);
+    }
+    assert(Date.now() - started < 500, `took ${Date.now() - started} ms`);
+    assertEquals(dns.queries, []);
+    // The limits themselves are allowed: a 63-octet label is asked for.
+    await assertRejects(() => r.resolveA("c".repeat(63) + ".test"), DnsError);
+    assertEquals(dns.queries.length, 1);
+  } finally {
+    dns.close();
+  }
+});
+
 Deno.test("resolver retries over TCP when the UDP answer is truncated", async () => {
   const dns = await TestDnsServer.start([{
     name: "big.test",

@@ -363,3 +363,27 @@ relayTest(
     await r.waitLog(/Connection from \[192\.0\.2\.1\] refused: too many connections from that IP/);
   },
 );
+
+relayTest(
+  "after a PROXY timeout, bytes sent before it are never read as commands",
+  CONFIG,
+  async (r) => {
+    for (const partial of ["", "PROXY TCP4 192.0.2.77"]) {
+      const before = r.logs.length;
+      const c = await RawClient.connect(r.port);
+      try {
+        if (partial) await c.send(partial); // a header cut short, then silence
+        const [banner] = await c.replies(1, 4000);
+        assertMatch(banner ?? "", /^220 /);
+        await c.send("NOOP\r\n");
+        assertEquals(await c.replies(1), [REFUSED]);
+        await c.send("QUIT\r\n");
+        assertMatch((await c.replies(1))[0] ?? "", /^221 /);
+      } finally {
+        c.close();
+      }
+      await r.waitLog(/no PROXY header within 1000 ms/);
+      assertNotMatch(r.logs.slice(before).join("\n"), /rejected "PROXY/);
+    }
+  },
+);

@@ -3,7 +3,13 @@ import { senderauthConfigSchema } from "../lib/config/schema_senderauth.ts";
 
 Deno.test("sender authentication sections have working defaults", () => {
   const c = senderauthConfigSchema.parse({});
-  assertEquals(c.spf, { enabled: true, guess: "v=spf1 a/24 mx/24 ptr ?all", timeout: 20_000 });
+  assertEquals(c.spf, {
+    enabled: true,
+    guess: "v=spf1 a/24 mx/24 ptr ?all",
+    timeout: 20_000,
+    on_temperror: "defer",
+  });
+  assertEquals(c.dmarc.on_temperror, "defer");
   assertEquals(c.dkim.sign, []);
   assertEquals(c.srs.max_age_days, 21);
 });

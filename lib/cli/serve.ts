@@ -1,13 +1,14 @@
 import { Relay } from "../relay/mod.ts";
 import { configFrom, out } from "./context.ts";
 import { parseCommandArgs } from "./args.ts";
+import { keepInspectorOff } from "./inspector_signal.ts";
 
 /** Usage of `relay serve`. */
 export const SERVE_HELP = `Usage: relay serve [--config FILE]
 
 Runs the relay: SMTP listeners, the spool and the queue runner that delivers. Without --config the built-in defaults
 (the same as config.example.toml) are used: 127.0.0.1:2525, spool in ./data.
-Signals: SIGHUP reloads the TLS certificate; SIGTERM or SIGINT stop gracefully.`;
+Signals: SIGHUP reloads the TLS certificate; SIGTERM or SIGINT stop gracefully; SIGUSR1 is ignored.`;
 
 /** `relay serve`: runs until SIGTERM/SIGINT. Returns the exit code. */
 export async function serveCommand(args: string[]): Promise<number> {
@@ -24,6 +25,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   // Signal handlers first: a stop that arrives during start-up must still be graceful.
   const done = Promise.withResolvers<string>();
   let relay: Relay | null = null;
+  let stopInspectorGuard = () => {};
   const onTerm = () => done.resolve("SIGTERM");
   const onInt = () => done.resolve("SIGINT");
   const onHup = () => {
@@ -38,6 +40,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGHUP", onHup);
   try {
     relay = await Relay.open({ config, configFile: file });
+    // Deno would open a V8 inspector on SIGUSR1 (see inspector_signal.ts).
+    stopInspectorGuard = keepInspectorOff(relay.log);
     try {
       await relay.start();
     } catch (e) {
@@ -54,6 +58,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     );
     await relay.stop({ drain: true });
   } finally {
+    stopInspectorGuard();
     Deno.removeSignalListener("SIGTERM", onTerm);
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGHUP", onHup);

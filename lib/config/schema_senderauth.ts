@@ -15,6 +15,8 @@ const spfSchema = z.strictObject({
   guess: z.string().startsWith("v=spf1").default("v=spf1 a/24 mx/24 ptr ?all"),
   /** Limit on one evaluation before temperror (RFC 7208 4.6.4). */
   timeout: ms.prefault("20s"),
+  /** A deny/drop/defer rule reading `spf.*` after a temperror: 451 4.7.24, or evaluate it. */
+  on_temperror: z.enum(["defer", "continue"]).default("defer"),
 });
 
 const dkimSignSchema = z.strictObject({
@@ -50,6 +52,8 @@ const dmarcSchema = z.strictObject({
   history: z.boolean().default(false),
   /** Envelope and From address of forensic reports; empty: none are sent. */
   forensic_sender: z.string().default(""),
+  /** A deny/drop/defer rule reading `dmarc.*` after a temperror: 451 4.7.0, or evaluate it. */
+  on_temperror: z.enum(["defer", "continue"]).default("defer"),
 });
 
 const arcSchema = z.strictObject({

@@ -90,6 +90,8 @@ export class Resolver {
    */
   async lookup(name: string, type: RecordType): Promise<DnsResult> {
     const qname = name.toLowerCase().replace(/\.$/, "");
+    // RFC 1035 2.3.4: such a name cannot exist; asking would only wait out the timeouts.
+    if (!validName(qname)) return noSuchName(qname, type);
     const key = `${type} ${qname}`;
     const cached = this.#opts.cache === false ? undefined : this.#cache.get(key);
     if (cached) return cached;
@@ -250,6 +252,22 @@ export interface TlsaRecord {
   matchingType: number;
   /** Certificate association data. */
   data: Uint8Array;
+}
+
+const MAX_LABEL = 63;
+const MAX_NAME = 253; // 255 octets on the wire, less the length of the first label and the root
+
+const encoder = new TextEncoder();
+
+/** Tells whether a name (no trailing dot) fits RFC 1035 2.3.4: labels 1-63, name ≤ 253 octets. */
+export function validName(name: string): boolean {
+  if (name === "") return true; // the root
+  if (encoder.encode(name).length > MAX_NAME) return false;
+  return name.split(".").every((l) => l.length > 0 && encoder.encode(l).length <= MAX_LABEL);
+}
+
+function noSuchName(name: string, type: RecordType): DnsResult {
+  return { name, type, rcode: "NXDOMAIN", ad: false, canonicalName: name, records: [], ttl: 0 };
 }
 
 function negativeTtl(res: Packet): number {

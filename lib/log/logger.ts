@@ -56,7 +56,7 @@ export class Logger {
     const now = new Date();
     const line = this.#opts.format === "json"
       ? JSON.stringify({ ts: now.toISOString(), level, msg: text, ...fields })
-      : `${timestamp(now)} ${text}`;
+      : `${timestamp(now)} ${escapeControls(text)}`;
     const bytes = encoder.encode(line + "\n");
     if (this.#file) this.#file.writeSync(bytes);
     else if (LEVELS[level] >= LEVELS.warn) Deno.stderr.writeSync(bytes);
@@ -85,6 +85,25 @@ export class Logger {
     this.#file?.close();
     this.#file = null;
   }
+}
+
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+const CONTROLS = /[\p{Cc}\u2028\u2029]/gu;
+const NAMED: Record<string, string> = { "\r": "\\r", "\n": "\\n", "\t": "\\t" };
+
+/**
+ * Escapes control characters in a text log line (`\r`, `\n`, `\t`, others as `\xHH` or
+ * `\uHHHH`): text from clients can neither forge a line in `tail` nor send escape
+ * sequences to the admin's terminal.
+ */
+export function escapeControls(text: string): string {
+  if (!CONTROLS.test(text)) return text;
+  CONTROLS.lastIndex = 0;
+  return text.replace(CONTROLS, (c) => {
+    const code = c.charCodeAt(0);
+    return NAMED[c] ??
+      (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`);
+  });
 }
 
 /** Quotes a value for a text log field when it has spaces or is empty (Exim style). */

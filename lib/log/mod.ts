@@ -3,4 +3,11 @@
  *
  * @module
  */
-export { type LogFields, Logger, type LoggerOptions, type LogLevel, logValue } from "./logger.ts";
+export {
+  escapeControls,
+  type LogFields,
+  Logger,
+  type LoggerOptions,
+  type LogLevel,
+  logValue,
+} from "./logger.ts";

@@ -27,6 +27,8 @@ export interface CompiledExpr {
   usesAsync: boolean;
   /** Context fields it reads (`rcpt.domain`), shown with their values in traces. */
   paths: string[];
+  /** Top-level context names it reads (`spf`, `rcpt`...). */
+  roots: ReadonlySet<string>;
 }
 
 /** A rule ready to evaluate. */
@@ -166,12 +168,15 @@ export function compileExpr(
   } catch (e) {
     fail(`syntax error in '${source}': ${(e as Error).message}`);
   }
-  const info = { usesAsync: false, paths: new Set<string>() };
+  const info: CheckInfo = { usesAsync: false, paths: new Set(), roots: new Set() };
   checkNode(ast, new Set(), options, fail, info);
   if (condition) checkBoolean(ast, fail);
   const run = plan(options.env, ast) as CompiledExpr["run"];
-  return { source, run, usesAsync: info.usesAsync, paths: [...info.paths].slice(0, 8) };
+  const paths = [...info.paths].slice(0, 8);
+  return { source, run, usesAsync: info.usesAsync, paths, roots: info.roots };
 }
+
+type CheckInfo = { usesAsync: boolean; paths: Set<string>; roots: Set<string> };
 
 // deno-lint-ignore no-explicit-any
 function checkBoolean(ast: any, fail: (detail: string) => never): void {
@@ -192,7 +197,7 @@ function checkNode(
   scope: ReadonlySet<string>,
   options: CompileOptions,
   fail: (detail: string) => never,
-  info: { usesAsync: boolean; paths: Set<string> },
+  info: CheckInfo,
 ): void {
   if (!node) return;
   const k = node.exprKind;
@@ -205,6 +210,7 @@ function checkNode(
         fail(`unknown name ${k.value.name} (known: ${[...CONTEXT_NAMES].join(", ")})`);
       }
       if (k.value.name === "authenticated") info.paths.add("authenticated");
+      if (!scope.has(k.value.name)) info.roots.add(k.value.name);
       return;
     case "selectExpr": {
       const path = selectPath(node);
@@ -249,7 +255,7 @@ function checkCall(
   walk: (n: unknown) => void,
   options: CompileOptions,
   fail: (detail: string) => never,
-  info: { usesAsync: boolean; paths: Set<string> },
+  info: CheckInfo,
 ): void {
   const name: string = call.function;
   walk(call.target);

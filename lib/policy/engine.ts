@@ -35,7 +35,21 @@ export interface PolicyEngineOptions {
   ratelimiter?: RateLimiter;
   /** Rounds of lookup resolution per expression; default 4. */
   maxLookupRounds?: number;
+  /**
+   * What a deny, drop or defer rule that reads `spf.*` or `dmarc.*` does when that check
+   * ended in temperror: `defer` (the default: never fail open) or `continue` (evaluate it).
+   */
+  onTemperror?: Partial<Record<CheckedResult, "defer" | "continue">>;
 }
+
+/** Checks whose temperror makes rules that read them defer. */
+type CheckedResult = "spf" | "dmarc";
+
+// RFC 7372 3.2: X.7.24 is an SPF validation error; DMARC has no code of its own.
+const TEMPERROR_REPLY: Record<CheckedResult, { enhanced: string; text: string }> = {
+  spf: { enhanced: "4.7.24", text: "SPF check could not be completed, please try later" },
+  dmarc: { enhanced: "4.7.0", text: "DMARC check could not be completed, please try later" },
+};
 
 type Evaluated = { ok: true; value: unknown; why: string } | {
   ok: false;
@@ -59,6 +73,7 @@ export class PolicyEngine {
   readonly #current: FunctionDeps["current"];
   readonly #maxRounds: number;
   readonly #vars: string[];
+  readonly #failClosed: CheckedResult[];
 
   private constructor(
     rules: Map<Stage, CompiledRule[]>,
@@ -66,8 +81,10 @@ export class PolicyEngine {
     current: FunctionDeps["current"],
     rounds: number,
     vars: string[],
+    failClosed: CheckedResult[],
   ) {
     this.#vars = vars;
+    this.#failClosed = failClosed;
     this.#rules = rules;
     this.#defaults = defaults;
     this.#current = current;
@@ -105,7 +122,17 @@ export class PolicyEngine {
       if (list) rules.set(stage, compileRules(stage, list, { env, tables, vars }));
     }
     const defaults = compileRules("rcpt", DEFAULT_RCPT_RULES, { env, builtin: true });
-    return new PolicyEngine(rules, defaults, current, options.maxLookupRounds ?? 4, [...vars]);
+    const failClosed = (["spf", "dmarc"] as const).filter((c) =>
+      (options.onTemperror?.[c] ?? "defer") === "defer"
+    );
+    return new PolicyEngine(
+      rules,
+      defaults,
+      current,
+      options.maxLookupRounds ?? 4,
+      [...vars],
+      failClosed,
+    );
   }
 
   /** True when the stage has configured rules (stages without rules always accept). */
@@ -128,7 +155,12 @@ export class PolicyEngine {
     const acc: Acc = { headers: [], warnings: [], trace: [], vars: { ...ctx.vars } };
     let rules = this.#rules.get(stage) ?? [];
     if (stage === "rcpt") rules = [...rules, ...this.#defaults];
+    const unknown = this.#failClosed.filter((c) =>
+      ctx[c].result === "temperror" || ctx[c].status === "temperror"
+    );
     for (const rule of rules) {
+      const check = unknown.find((c) => FAIL_CLOSED_VERBS.has(rule.verb) && readsCheck(rule, c));
+      if (check) return temperrorDecision(stage, rule, check, acc);
       // Rules without pending lookups finish synchronously: no await per rule.
       let decision = this.#evaluateRule(stage, rule, bindings, state, acc);
       if (decision instanceof Promise) decision = await decision;
@@ -357,6 +389,44 @@ function finish(
     vars: acc.vars,
     ruleIndex: rule?.index ?? -1,
     builtin: rule?.builtin ?? false,
+    trace: acc.trace,
+  };
+}
+
+const FAIL_CLOSED_VERBS: ReadonlySet<string> = new Set(["deny", "drop", "defer"]);
+
+function readsCheck(rule: CompiledRule, check: CheckedResult): boolean {
+  return rule.condition.roots.has(check) || rule.set.some(([, e]) => e.roots.has(check));
+}
+
+// A rule that would refuse on a check that could not answer defers instead (fail closed).
+function temperrorDecision(
+  stage: Stage,
+  rule: CompiledRule,
+  check: CheckedResult,
+  acc: Acc,
+): Decision {
+  const where = `acl.${stage}[${rule.index}]`;
+  acc.trace.push({
+    index: rule.index,
+    verb: rule.verb,
+    condition: rule.condition.source,
+    result: "error",
+    why: `${check} temperror (${check}.on_temperror = "defer")`,
+  });
+  const reply = TEMPERROR_REPLY[check];
+  return {
+    verb: "defer",
+    code: 451,
+    enhanced: reply.enhanced,
+    message: reply.text,
+    logMessage: `${where} ${rule.verb} deferred: the ${check.toUpperCase()} check ended in ` +
+      `temperror (${check}.on_temperror = "defer")`,
+    warnings: acc.warnings,
+    headers: [],
+    vars: acc.vars,
+    ruleIndex: rule.index,
+    builtin: rule.builtin,
     trace: acc.trace,
   };
 }

@@ -30,6 +30,9 @@ export interface PolicySettings {
   srs?: { domain: string };
   /** `[policy]` (policySchema output). */
   policy?: { ratelimit_lookup?: string; max_lookup_rounds?: number };
+  /** `[spf]` and `[dmarc]`: what rules reading a check that ended in temperror do. */
+  spf?: { on_temperror?: "defer" | "continue" };
+  dmarc?: { on_temperror?: "defer" | "continue" };
 }
 
 /** What {@linkcode openPolicy} returns: the tables, the engine and the relay's context part. */
@@ -67,6 +70,7 @@ export async function openPolicy(
       spf: deps.spf,
       ratelimiter: rateLimiter(lookups, settings.policy?.ratelimit_lookup ?? "", deps.counters),
       maxLookupRounds: settings.policy?.max_lookup_rounds,
+      onTemperror: { spf: settings.spf?.on_temperror, dmarc: settings.dmarc?.on_temperror },
     });
     const s = settings.server;
     return {

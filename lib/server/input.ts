@@ -33,6 +33,7 @@ export class InputBuffer {
   #stream: ByteStream;
   #pending: Promise<number | null> | null = null;
   #pendingDone = false;
+  #pendingAt = 0; // where the pending read writes
   #skipping = false; // dropping the rest of an overlong line
   #expired = false;
   /**
@@ -81,6 +82,7 @@ export class InputBuffer {
     if (this.#pending) return;
     this.#compact();
     this.#pendingDone = false;
+    this.#pendingAt = this.#end;
     this.#pending = this.#stream.read(this.#buf.subarray(this.#end));
     this.#pending.then(() => (this.#pendingDone = true), () => (this.#pendingDone = true));
   }
@@ -122,7 +124,7 @@ export class InputBuffer {
     this.#pending = null;
     if (this.#expired) return "timeout";
     if (n === null) return "eof";
-    this.#end += n;
+    this.#landed(n);
     return "data";
   }
 
@@ -146,8 +148,16 @@ export class InputBuffer {
     if (n === "timeout") return "timeout";
     this.#pending = null;
     if (n === null) return "eof";
-    this.#end += n;
+    this.#landed(n);
     return "data";
+  }
+
+  // The read wrote where the end was when it started. Input dropped meanwhile (discarded
+  // after a PROXY timeout) moved the end back: the new bytes go there, the dropped stay gone.
+  #landed(n: number): void {
+    const at = this.#pendingAt;
+    if (at !== this.#end) this.#buf.copyWithin(this.#end, at, at + n);
+    this.#end += n;
   }
 
   /** Marks the current wait as timed out; the caller then closes the stream to end it. */

@@ -50,7 +50,9 @@ export async function spfAtMail(s: Session, sender: string): Promise<SpfCheck | 
       timeout: a.config.spf.timeout,
     });
   } catch (e) {
+    // A check that could not run is a temperror for ACLs (on_temperror), never a pass.
     s.deps.log.warn(`${s.hostText} SPF check failed: ${(e as Error).message}`);
+    s.policy.setResult("spf", { result: "temperror", guess: "temperror" });
     return null;
   }
   s.deps.log.debug(`${s.hostText} SPF ${spf.result} (guess ${spf.guess}): ${spf.header_comment}`);
@@ -78,8 +80,11 @@ export async function checkMessage(
   try {
     await checkMessageOrThrow(s, spf, chunks);
   } catch (e) {
-    // The message goes on without results (ACLs see "none"); the admin sees why.
+    // The message goes on; an unfinished DMARC check is a temperror for ACLs (on_temperror).
     s.deps.log.warn(`${s.hostText} DKIM/DMARC checks failed: ${(e as Error).message}`);
+    if (s.deps.senderAuth?.config.dmarc.enabled && !s.policy.context.dmarc.status) {
+      s.policy.setResult("dmarc", { status: "temperror", result: "temperror" });
+    }
   }
 }
 

@@ -55,6 +55,14 @@ export interface Peer {
 const GROUP_ENDERS = new Set(["EHLO", "HELO", "DATA", "VRFY", "EXPN", "NOOP", "HELP", "AUTH"]);
 
 const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+// RFC 6531 3.3: addresses must be well-formed UTF-8; other commands are ASCII (RFC 5321 2.4).
+const MALFORMED_UTF8: Record<string, Reply> = {
+  MAIL: reply(553, "5.1.7", "Bad sender address syntax: not valid UTF-8"),
+  RCPT: reply(553, "5.1.3", "Bad recipient address syntax: not valid UTF-8"),
+};
+const MALFORMED_COMMAND = reply(500, "5.5.2", "Command is not valid UTF-8");
 
 /**
  * One SMTP session (RFC 5321) on one connection. The loop reads command lines, dispatches
@@ -206,25 +214,33 @@ export class Session {
     const { greeting_delay, sync_check } = this.config.smtp;
     if (sync_check) {
       this.input.startRead();
-      if (greeting_delay > 0) await new Promise((r) => setTimeout(r, greeting_delay));
-      else await Promise.resolve();
-      if (this.input.readDone || this.input.buffered > 0) {
-        this.deps.log.info(
-          `SMTP protocol synchronization error (input sent without waiting for greeting): ` +
-            `rejected connection from ${this.hostText}`,
-          { event: "early_talker", ip: this.peer.ip },
-        );
-        await this.sendAndClose(reply(554, "5.5.0", "SMTP synchronization error"));
-        return;
-      }
+      // With no delay, one turn of the event loop still lets input that arrived before the
+      // banner complete the read started above (a microtask would not: nothing polls I/O).
+      await new Promise((r) => setTimeout(r, greeting_delay));
+      if (this.#talkedEarly()) return await this.#refuseEarlyTalker();
     }
     const connect = await gate(this, "connect", {}, "connection");
     if (!connect.pass) {
       await this.sendAndClose(connect.reply.closing());
       return;
     }
+    // Checked again as the banner goes out: input that came during the connect ACL.
+    if (sync_check && this.#talkedEarly()) return await this.#refuseEarlyTalker();
     this.send(new Reply(220, null, `${this.config.server.hostname} ${this.config.smtp.banner}`));
     await this.flush();
+  }
+
+  #talkedEarly(): boolean {
+    return this.input.readDone || this.input.buffered > 0;
+  }
+
+  async #refuseEarlyTalker(): Promise<void> {
+    this.deps.log.info(
+      `SMTP protocol synchronization error (input sent without waiting for greeting): ` +
+        `rejected connection from ${this.hostText}`,
+      { event: "early_talker", ip: this.peer.ip },
+    );
+    await this.sendAndClose(reply(554, "5.5.0", "SMTP synchronization error"));
   }
 
   /** Runs the command loop until QUIT, an error that closes, or the client goes away. */
@@ -262,7 +278,14 @@ export class Session {
       } else if (line.bareLf && this.config.smtp.bare_newline === "reject") {
         r = reply(500, "5.5.2", "Bare <LF> received; lines must end in <CR><LF>");
       } else {
-        const text = decoder.decode(line.bytes);
+        let text: string;
+        let malformed = false;
+        try {
+          text = strictDecoder.decode(line.bytes);
+        } catch {
+          text = decoder.decode(line.bytes); // only to name the verb and log the line
+          malformed = true;
+        }
         const cmd = parseCommand(text);
         const verb = cmd?.verb ?? "";
         if (sync_check && this.#outOfSync(verb)) {
@@ -274,7 +297,9 @@ export class Session {
           await this.sendAndClose(reply(554, "5.5.0", "SMTP synchronization error"));
           break;
         }
-        r = await this.dispatch(verb, cmd?.arg ?? "", text);
+        r = malformed && verb !== "QUIT" && !this.refuseAll
+          ? this.#malformed(verb, text)
+          : await this.dispatch(verb, cmd?.arg ?? "", text);
       }
       if (this.closed) break;
       if (r === NO_REPLY) continue;
@@ -309,6 +334,13 @@ export class Session {
   #outOfSync(verb: string): boolean {
     if (this.input.buffered === 0 || verb === "QUIT" || verb === "STARTTLS") return false;
     return !this.esmtp || GROUP_ENDERS.has(verb);
+  }
+
+  /** The reply to a command line that is not well-formed UTF-8 (never decoded with U+FFFD). */
+  #malformed(verb: string, text: string): Reply {
+    const r = MALFORMED_UTF8[verb] ?? MALFORMED_COMMAND;
+    this.logReject(`"${text.slice(0, 64)}"`, r);
+    return r;
   }
 
   /** Runs one verb's handler; a syntax error becomes its reply. */

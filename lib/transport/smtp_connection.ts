@@ -265,8 +265,9 @@ export class SmtpConnection {
   async send(message: OutboundMessage, recipients: Recipient[]): Promise<TransactionResult> {
     const tryElsewhere = new Set<string>();
     const results = new Map<string, RecipientResult>();
-    const decide = (address: string, r: SmtpReply, after: string) => {
-      const status = r.code < 300 ? "delivered" : r.code < 500 ? "deferred" : "failed";
+    // RFC 5321 4.5.3.1.10: 552 at RCPT means "too many recipients", to be taken as 452.
+    const decide = (address: string, r: SmtpReply, after: string, temporary = false) => {
+      const status = r.code < 300 ? "delivered" : r.code < 500 || temporary ? "deferred" : "failed";
       const diagnostic = r.code < 300
         ? formatReply(r)
         : `SMTP error from remote mail server after ${after}: ${formatReply(r)}`;
@@ -306,7 +307,7 @@ export class SmtpConnection {
   async #transaction(
     message: OutboundMessage,
     recipients: Recipient[],
-    decide: (address: string, r: SmtpReply, after: string) => void,
+    decide: (address: string, r: SmtpReply, after: string, temporary?: boolean) => void,
     tryElsewhere: Set<string>,
   ): Promise<void> {
     const env = message.envelope;
@@ -334,7 +335,7 @@ export class SmtpConnection {
       if (r.code === 421) throw new SmtpClientError(`Peer closed the session: ${formatReply(r)}`);
       if (mailReply.code >= 300) continue;
       if (r.code < 300) accepted.push(recipients[i]);
-      else decide(recipients[i].address, r, rcpts[i]);
+      else decide(recipients[i].address, r, rcpts[i], r.code === 552);
     }
     if (accepted.length === 0 && !pipelining) {
       await this.#reset();

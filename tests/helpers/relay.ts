@@ -44,6 +44,8 @@ export interface TestRelay {
   port: number;
   /** Every log line so far. */
   logs: string[];
+  /** The log file, as written. */
+  logFile: string;
   /** Waits until a log line matches (or fails after `ms`). */
   waitLog(re: RegExp, ms?: number): Promise<string>;
   /** All messages in the spool. */
@@ -68,6 +70,7 @@ export async function startRelay(toml = ""): Promise<TestRelay> {
     spool,
     port: server.addresses[0].port,
     logs,
+    logFile,
     async waitLog(re, ms = 5000) {
       const until = Date.now() + ms;
       for (;;) {

