@@ -2,7 +2,7 @@ import { Logger } from "../log/mod.ts";
 import { SmtpServer } from "../server/mod.ts";
 import { openPolicyFor, queueRunnerFor } from "./runtime.ts";
 import { Resolver } from "../dns/mod.ts";
-import { configFrom, openSpool, out } from "./context.ts";
+import { configFrom, openOwnedSpool, out } from "./context.ts";
 import { parseCommandArgs } from "./args.ts";
 
 /** Usage of `relay serve`. */
@@ -23,8 +23,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const config = await configFrom(values.config);
+  // One process owns a spool: a second serve is refused here, naming the first one's pid.
+  const owned = await openOwnedSpool(config);
+  const spool = owned.spool;
   const log = new Logger(config.log);
-  const spool = await openSpool(config);
   const cleaned = await spool.cleanOrphans();
   if (cleaned.length) log.warn(`removed ${cleaned.length} half-written message(s) left by a crash`);
   // Signal handlers first: a stop that arrives during start-up must still be graceful.
@@ -64,7 +66,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     });
   } catch (e) {
     await policy?.close();
-    spool.close();
+    owned.close();
     throw e;
   }
   if (config.queue.deliver) runner.start();
@@ -80,7 +82,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   await server.close(config.server.shutdown_timeout);
   await runner.stop({ timeout: config.server.shutdown_timeout });
   await policy.close();
-  spool.close();
+  owned.close();
   log.info("edge relay stopped", { event: "stop" });
   log.close();
   return 0;

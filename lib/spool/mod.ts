@@ -6,6 +6,8 @@
 export * from "./envelope.ts";
 export { BodyWriter } from "./body_writer.ts";
 export { SpoolError } from "./errors.ts";
+export { KV_FILE, SpoolDamagedError, verifySpool } from "./integrity.ts";
+export { LOCK_FILE, SpoolLock, SpoolLockedError } from "./lock.ts";
 export { envelopeDeletions, envelopeMutations, RECIPIENTS_PER_BLOCK } from "./envelope_codec.ts";
 export { type Mutation } from "./group_commit.ts";
 export { isMessageId, newMessageId } from "./message_id.ts";

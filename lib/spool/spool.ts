@@ -62,33 +62,42 @@ export function chunkBody(pieces: Uint8Array[]): Uint8Array[] {
 export class Spool {
   /** The underlying KV database; the queue keeps its own keys beside the spool's. */
   readonly kv: Deno.Kv;
+  /** The database file (`<dir>/spool.kv`), or `:memory:`; errors name it. */
+  readonly path: string;
   #committer: GroupCommitter;
 
-  private constructor(kv: Deno.Kv) {
+  private constructor(kv: Deno.Kv, path: string) {
     this.kv = kv;
-    this.#committer = new GroupCommitter(kv);
+    this.path = path;
+    this.#committer = new GroupCommitter(kv, path);
   }
 
   /**
    * Opens (creating if needed) the spool in a folder, or in memory with `:memory:`.
-   * The KV file is `<dir>/spool.kv`.
+   * The KV file is `<dir>/spool.kv`. The folder is created mode 0700 and the database files
+   * (`spool.kv`, `-wal`, `-shm`) are kept mode 0600: they hold the mail.
    */
   static async open(dir: string): Promise<Spool> {
-    let path = ":memory:";
-    if (dir !== ":memory:") {
+    if (dir === ":memory:") return new Spool(await Deno.openKv(":memory:"), ":memory:");
+    const path = `${dir}/spool.kv`;
+    const umask = setUmask(0o077);
+    try {
       try {
-        await Deno.mkdir(dir, { recursive: true });
-        path = `${dir}/spool.kv`;
+        await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
       } catch (e) {
         throw new SpoolError(`Cannot create spool folder ${dir}: ${(e as Error).message}`, {
           cause: e,
         });
       }
-    }
-    try {
-      return new Spool(await Deno.openKv(path));
-    } catch (e) {
-      throw new SpoolError(`Cannot open spool ${path}: ${(e as Error).message}`, { cause: e });
+      try {
+        const kv = await Deno.openKv(path);
+        await keepPrivate(path);
+        return new Spool(kv, path);
+      } catch (e) {
+        throw new SpoolError(`Cannot open spool ${path}: ${(e as Error).message}`, { cause: e });
+      }
+    } finally {
+      if (umask !== null) setUmask(umask);
     }
   }
 
@@ -228,5 +237,25 @@ export class Spool {
   /** Closes the database. */
   close(): void {
     this.kv.close();
+  }
+}
+
+/** Sets the process umask, returning the old one (null where the platform has none). */
+function setUmask(mask: number): number | null {
+  try {
+    return Deno.umask(mask);
+  } catch {
+    return null;
+  }
+}
+
+/** Mode 0600 for the database and its SQLite companions (spools made by older versions). */
+async function keepPrivate(path: string): Promise<void> {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if (((await Deno.stat(f)).mode ?? 0) & 0o077) await Deno.chmod(f, 0o600);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
   }
 }
