@@ -30,8 +30,10 @@ function age(ms: number): string {
 /** One message as `queue list` prints it (Exim's `mailq` layout). */
 export function formatEntry(e: Envelope, now = Date.now()): string {
   const lines = [
-    `${age(now - e.received).padStart(5)} ${String(e.size).padStart(8)} ${e.id} <${e.sender}>`,
+    `${age(now - e.received).padStart(5)} ${String(e.size).padStart(8)} ${e.id} <${e.sender}>` +
+    (e.frozen ? " *** frozen ***" : ""),
   ];
+  if (e.frozen) lines.push(`          frozen: ${e.frozen}`);
   for (const r of e.recipients) {
     let state: string = r.status;
     if (r.status === "deferred" || r.status === "pending") {
@@ -99,7 +101,7 @@ export async function queueCommand(args: string[]): Promise<number> {
         if (!e) return notFound(id);
         out(JSON.stringify(e, null, 2));
         out("");
-        out(headersOf(await spool.readBody(id)));
+        out(headersOf(await spool.readBody(id, { unchecked: true })));
         return 0;
       }
       case "remove": {

@@ -1,5 +1,6 @@
 import { type DsnAction, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
 import {
+  BodyMismatchError,
   type Envelope,
   envelopeMutations,
   type Mutation,
@@ -284,6 +285,7 @@ export class QueueRunner {
     const spool = this.#o.spool;
     const env = await spool.get(id);
     if (!env) return null;
+    if (env.frozen) return env;
     this.#summary.messages++;
     const now = this.#now();
     const due = env.recipients.filter((r) =>
@@ -293,7 +295,13 @@ export class QueueRunner {
     const successes: ReportedRecipient[] = [];
     let dirty = false;
     if (due.length > 0) {
-      const message: OutboundMessage = { envelope: env, body: () => spool.body(id) };
+      // The body is checked against the envelope as it is read: a mismatch (chunks missing)
+      // stops the transfer before the final dot, and the message is frozen below.
+      let broken: BodyMismatchError | null = null;
+      const message: OutboundMessage = {
+        envelope: env,
+        body: () => watchBody(spool.body(id, env), (e) => broken ??= e),
+      };
       const { groups, unrouted, unresolved } = await this.#o.router.plan(due);
       if (unresolved.length > 0) {
         const results = unresolved.map((u): RecipientResult => ({
@@ -352,8 +360,28 @@ export class QueueRunner {
         if (changed && groups.length > 1) saving = saving.then(() => spool.update(env));
         await saving;
       }));
+      if (broken) return await this.#freeze(env, broken);
     }
     return await this.#finish(env, failures, successes, dirty) ? null : env;
+  }
+
+  /**
+   * Stops delivering a message whose body does not match its envelope: sending it would send
+   * a truncated or altered message. It stays in the spool, marked, for an admin.
+   */
+  async #freeze(env: Envelope, e: BodyMismatchError): Promise<Envelope> {
+    env.frozen = e.message;
+    this.#alert(`${env.id} frozen: ${e.message}; not sent (see relay queue show)`, {
+      event: "frozen",
+      id: env.id,
+    });
+    await this.#o.spool.update(env);
+    return env;
+  }
+
+  #alert(text: string, fields?: Record<string, unknown>): void {
+    if (this.#log.error) this.#log.error(text, fields);
+    else this.#log.warn(text, fields);
   }
 
   /** Logs, counts and hands on one outcome: every log line of the queue is written here. */
@@ -479,8 +507,25 @@ export class QueueRunner {
   }
 }
 
-/** When a message next needs attention: its earliest open recipient, or now when all are done. */
+/** Passes a body through, telling `onMismatch` when the spool says it is not the one stored. */
+async function* watchBody(
+  body: AsyncIterable<Uint8Array>,
+  onMismatch: (e: BodyMismatchError) => void,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (e) {
+    if (e instanceof BodyMismatchError) onMismatch(e);
+    throw e;
+  }
+}
+
+/**
+ * When a message next needs attention: its earliest open recipient, or now when all are done;
+ * never for a frozen message.
+ */
 function dueAt(env: Envelope): number {
+  if (env.frozen) return Infinity;
   let at = Infinity;
   for (const r of env.recipients) {
     if (r.status === "pending" || r.status === "deferred") at = Math.min(at, r.nextAttempt);

@@ -1,6 +1,7 @@
 import type { Envelope } from "./envelope.ts";
 import { GroupCommitter, type Mutation } from "./group_commit.ts";
 import { SpoolError } from "./errors.ts";
+import { bodyDigest, type BodyRecord, checkedBody } from "./body_check.ts";
 import {
   envelopeDeletions,
   type EnvelopeHead,
@@ -119,6 +120,7 @@ export class Spool {
     const chunks = chunked ? body : chunkBody(body);
     envelope.chunks = chunks.length;
     envelope.size = chunks.reduce((n, c) => n + c.length, 0);
+    envelope.bodySha256 = bodyDigest(chunks);
     const id = envelope.id;
     const final: Mutation[] = [...envelopeMutations(envelope), ...extra];
     const envBytes = final.reduce((n, m) => n + m.bytes, 0);
@@ -155,15 +157,30 @@ export class Spool {
     return await readEnvelope(this.kv, (await this.kv.get<EnvelopeHead>(KEYS.msg(id))).value);
   }
 
-  /** Yields the body chunks of a message in order. */
-  async *body(id: string): AsyncGenerator<Uint8Array> {
-    for await (const e of this.kv.list<Uint8Array>({ prefix: KEYS.bodyPrefix(id) })) yield e.value;
+  /**
+   * Yields the body chunks of a message in order, checked against what its envelope recorded
+   * at commit (chunk count, size, SHA-256): missing chunks throw a `BodyMismatchError` rather
+   * than end the body early. `record` is the envelope when the caller has it (else it is
+   * read); `{ unchecked: true }` yields whatever is stored (for `queue show`).
+   */
+  async *body(
+    id: string,
+    record?: BodyRecord | { unchecked: true },
+  ): AsyncGenerator<Uint8Array> {
+    const entries = this.kv.list<Uint8Array>({ prefix: KEYS.bodyPrefix(id) });
+    if (record && "unchecked" in record) {
+      for await (const e of entries) yield e.value;
+      return;
+    }
+    const env = record ?? await this.get(id);
+    if (!env) throw new SpoolError(`No message ${id} in the spool ${this.path}`);
+    yield* checkedBody(entries, env);
   }
 
-  /** Reads a whole body into one array. */
-  async readBody(id: string): Promise<Uint8Array> {
+  /** Reads a whole body into one array (checked as {@linkcode Spool.body} does). */
+  async readBody(id: string, record?: BodyRecord | { unchecked: true }): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
-    for await (const c of this.body(id)) parts.push(c);
+    for await (const c of this.body(id, record)) parts.push(c);
     const out = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
     let off = 0;
     for (const c of parts) {
