@@ -4,7 +4,15 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { Resolver } from "../lib/dns/mod.ts";
 import { QueueRunner } from "../lib/queue/mod.ts";
 import { DEFAULT_TRANSPORT, Router } from "../lib/router/mod.ts";
-import { CHUNK_SIZE, KEYS, newMessageId, Spool } from "../lib/spool/mod.ts";
+import {
+  bodyDigest,
+  CHUNK_SIZE,
+  envelopeMutations,
+  KEYS,
+  type Mutation,
+  newMessageId,
+  Spool,
+} from "../lib/spool/mod.ts";
 import { FakePeer } from "./helpers/fake_smtp_peer.ts";
 
 interface Setup {
@@ -14,8 +22,8 @@ interface Setup {
   lines: string[];
 }
 
-async function setup(smarthost: string, spool?: Spool): Promise<Setup> {
-  spool ??= await Spool.open(":memory:");
+async function setup(smarthost: string, interval?: number): Promise<Setup> {
+  const spool = await Spool.open(":memory:");
   const router = Router.build({
     routes: [{ domains: ["*"], transport: "smart" }],
     transports: {
@@ -37,7 +45,7 @@ async function setup(smarthost: string, spool?: Spool): Promise<Setup> {
     warn: (t: string) => lines.push(`W ${t}`),
     error: (t: string) => lines.push(`E ${t}`),
   };
-  const runner = new QueueRunner({ spool, router, hostname: "relay.test", log });
+  const runner = new QueueRunner({ spool, router, hostname: "relay.test", log, interval });
   return { spool, runner, router, lines };
 }
 
@@ -109,3 +117,74 @@ Deno.test("Spool.body throws rather than end early when chunks are missing", asy
     spool.close();
   }
 });
+
+Deno.test("queue: when the commit recording a delivery fails, the message is not sent again", async () => {
+  const peer = await FakePeer.start();
+  // Full passes over the spool every 300 ms: each would send the messages again if their
+  // "delivered" were only in the spool.
+  const s = await setup(peer.address, 300);
+  // The disk is full: every commit fails until it has room again (a real ENOSPC from SQLite
+  // is what Deno KV reports; here the commit itself is made to fail).
+  let full = false;
+  let refused = 0;
+  const commit = s.spool.commit.bind(s.spool);
+  s.spool.commit = (m) =>
+    full ? (refused++, Promise.reject(new Error("database or disk is full"))) : commit(m);
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await enqueueLarge(s.spool));
+    full = true;
+    s.runner.start();
+    await until(() => peer.messages.length === 3 && refused >= 3);
+    const later = await enqueueSmall(s.spool, commit); // arrives while commits fail
+    s.runner.notify(later);
+    // Several retry rounds: the commit is tried again, the delivery is not.
+    await until(() => refused >= 9, 10_000);
+    assertEquals(peer.messages.length, 3, "each message was sent once");
+    assertEquals(
+      s.lines.filter((l) => /cannot record delivery outcomes/.test(l)).length,
+      1,
+      "said once per state change",
+    );
+    assert(
+      s.lines.some((l) => l.startsWith("E cannot record delivery outcomes")),
+      s.lines.join("\n"),
+    );
+    full = false;
+    await until(
+      async () => (await s.spool.get(ids[2])) === null && (await s.spool.get(later)) === null,
+      10_000,
+    );
+    for (const id of ids) assertEquals(await s.spool.get(id), null);
+    assertEquals(peer.messages.length, 4, "the three once, then the new one");
+    assert(s.lines.some((l) => /spool commits work again/.test(l)), s.lines.join("\n"));
+  } finally {
+    await teardown(s);
+    await peer.close();
+  }
+});
+
+async function enqueueSmall(
+  spool: Spool,
+  commit: (m: Mutation[]) => Promise<void>,
+): Promise<string> {
+  const id = newMessageId();
+  const env = testEnvelope({ id, recipients: ["b@dest.test"] });
+  const body = new TextEncoder().encode("Subject: later\r\n\r\nhi\r\n");
+  env.chunks = 1;
+  env.size = body.length;
+  env.bodySha256 = bodyDigest([body]);
+  await commit([
+    { key: KEYS.body(id, 0), value: body, bytes: body.length + 64 },
+    ...envelopeMutations(env),
+  ]);
+  return id;
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`condition not met in time: ${cond}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -48,6 +48,12 @@ export class QueueRunner {
   #nextWake = Infinity;
   #control: Promise<void> | null = null;
   #wakeControl: (() => void) | null = null;
+  /**
+   * Outcomes of deliveries that were made but could not be committed (a full disk): kept here
+   * and committed again, never delivered again. While any is held, no new delivery starts.
+   */
+  #held = new Map<string, HeldOutcome>();
+  #commitFailing = false;
 
   /** Creates a runner; nothing happens until {@linkcode QueueRunner.start} or a run call. */
   constructor(opts: QueueRunnerOptions) {
@@ -130,6 +136,15 @@ export class QueueRunner {
       if (late) await this.#o.router.close({ abort: true });
     }
     await inFlight;
+    // Outcomes still unrecorded get a last try; what stays unrecorded is said loudly.
+    for (const [id, held] of [...this.#held]) await this.#record(id, held);
+    if (this.#held.size > 0) {
+      this.#alert(
+        `stopping with ${this.#held.size} delivery outcome(s) not recorded in the spool ` +
+          `(${[...this.#held.keys()].join(" ")}): they will be delivered again`,
+        { event: "outcomes_lost" },
+      );
+    }
     if (this.#o.closeRouter) await this.#o.router.close();
   }
 
@@ -195,6 +210,7 @@ export class QueueRunner {
       if (!this.#running) break;
       let next = this.#lastScan + interval;
       for (const [id, at] of this.#due) if (!this.#inFlight.has(id)) next = Math.min(next, at);
+      if (this.#held.size > 0) next = Math.min(next, this.#now() + HELD_RETRY_MS);
       this.#nextWake = next;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(50, next - this.#now()));
@@ -227,8 +243,20 @@ export class QueueRunner {
     }
     const now = this.#now();
     const work: Promise<void>[] = [];
+    if (this.#held.size > 0) {
+      // Commits fail: only try to record what was delivered; start nothing new.
+      for (const id of this.#held.keys()) work.push(this.#deliver(id, false));
+      return work;
+    }
     for (const [id, at] of this.#due) if (force || at <= now) work.push(this.#deliver(id, force));
     return work;
+  }
+
+  /** Schedules another try at committing a held outcome, waking the loop for it. */
+  #retryLater(id: string): void {
+    const at = this.#now() + HELD_RETRY_MS;
+    this.#due.set(id, at);
+    if (at < this.#nextWake) this.#wake?.();
   }
 
   /** Keeps the schedule up to date after a delivery; wakes the loop for an earlier time. */
@@ -267,9 +295,14 @@ export class QueueRunner {
   #deliver(id: string, force: boolean): Promise<void> {
     const running = this.#inFlight.get(id);
     if (running) return running;
-    const p = this.#deliverMessage(id, force).then((env) => {
+    // While outcomes cannot be recorded, nothing new is sent (the next scan finds it later).
+    if (this.#held.size > 0 && !this.#held.has(id)) return Promise.resolve();
+    const held = this.#held.get(id);
+    const work = held ? this.#record(id, held) : this.#deliverMessage(id, force);
+    const p = work.then((env) => {
       this.#inFlight.delete(id);
-      this.#track(id, env);
+      if (this.#held.has(id)) this.#retryLater(id);
+      else this.#track(id, env);
     }, (e) => {
       // A spool problem, not a delivery outcome: log it and look again in a minute.
       this.#inFlight.delete(id);
@@ -357,12 +390,53 @@ export class QueueRunner {
         dirty ||= changed;
         // With several groups, commit each one's deliveries at once so that a crash while
         // the others run cannot send them again; a lone group is committed by #finish.
-        if (changed && groups.length > 1) saving = saving.then(() => spool.update(env));
+        // A failed save here is not fatal: #finish commits the whole envelope (or holds it).
+        if (changed && groups.length > 1) {
+          saving = saving.then(() => spool.update(env)).catch(() => {});
+        }
         await saving;
       }));
       if (broken) return await this.#freeze(env, broken);
     }
-    return await this.#finish(env, failures, successes, dirty) ? null : env;
+    return await this.#record(id, { env, failures, successes, dirty });
+  }
+
+  /**
+   * Commits the outcome of a delivery. When the commit fails (a full disk), the outcome is
+   * held in memory and committed again about every second: the message is never delivered a
+   * second time because its "delivered" could not be written. Resolves to the envelope left,
+   * or null when the message is done.
+   */
+  async #record(id: string, outcome: HeldOutcome): Promise<Envelope | null> {
+    try {
+      const done = await this.#finish(
+        outcome.env,
+        outcome.failures,
+        outcome.successes,
+        outcome.dirty,
+      );
+      this.#held.delete(id);
+      if (this.#held.size === 0 && this.#commitFailing) {
+        this.#commitFailing = false;
+        this.#lastScan = -Infinity; // look at the whole spool again: new mail waited
+        this.#log.info("spool commits work again: delivery outcomes recorded, deliveries resume", {
+          event: "spool_writable",
+        });
+      }
+      return done ? null : outcome.env;
+    } catch (e) {
+      this.#held.set(id, outcome);
+      if (!this.#commitFailing) {
+        this.#commitFailing = true;
+        this.#alert(
+          `cannot record delivery outcomes (${(e as Error).message}): keeping them in memory ` +
+            `and retrying the commit every second; no new deliveries until the spool can be ` +
+            `written (is its disk full?)`,
+          { event: "spool_unwritable", id },
+        );
+      }
+      return outcome.env;
+    }
   }
 
   /**
@@ -438,7 +512,8 @@ export class QueueRunner {
 
   /**
    * Marks failures together with their bounce (one atomic commit), sends a delay warning when
-   * due, and removes the message once every recipient is done.
+   * due, and removes the message once every recipient is done. Safe to call again after a
+   * failed commit: the lists of recipients whose notice was committed are emptied.
    */
   async #finish(
     env: Envelope,
@@ -453,10 +528,12 @@ export class QueueRunner {
     let saved = false;
     if (notify.length > 0) {
       await this.#bounce(env, notify, "failed", envelopeMutations(env));
+      failures.length = 0;
       saved = true;
     }
     if (successes.length > 0) {
       await this.#bounce(env, successes, "relayed", envelopeMutations(env));
+      successes.length = 0;
       saved = true;
     }
     if (!saved && (failures.length > 0 || dirty) && !done) await spool.update(env);
@@ -505,6 +582,17 @@ export class QueueRunner {
     this.#due.set(id, 0);
     if (this.#running) this.notify(id);
   }
+}
+
+/** How often a held outcome's commit is tried again. */
+const HELD_RETRY_MS = 1000;
+
+/** A delivery's outcome that has still to be committed. */
+interface HeldOutcome {
+  env: Envelope;
+  failures: ReportedRecipient[];
+  successes: ReportedRecipient[];
+  dirty: boolean;
 }
 
 /** Passes a body through, telling `onMismatch` when the spool says it is not the one stored. */
