@@ -1,11 +1,13 @@
 import type { Envelope } from "../envelope/mod.ts";
 import { isMessageId } from "../envelope/mod.ts";
+import type { Spool } from "../spool/mod.ts";
+import { SpoolLock, SpoolLockedError } from "../spool/mod.ts";
 import { formatDuration } from "../config/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
 import { openPolicyFor } from "./runtime.ts";
 import { Logger } from "../log/mod.ts";
-import { type AdminOutcome, removeQueued, runQueue } from "../queue/mod.ts";
+import { activeRunner, type AdminOutcome, removeQueued, runQueue } from "../queue/mod.ts";
 
 /** Usage of `relay queue`. */
 export const QUEUE_HELP = `Usage: relay queue <list|show|remove|flush|run> [--config FILE] ...
@@ -30,8 +32,10 @@ function age(ms: number): string {
 /** One message as `queue list` prints it (Exim's `mailq` layout). */
 export function formatEntry(e: Envelope, now = Date.now()): string {
   const lines = [
-    `${age(now - e.received).padStart(5)} ${String(e.size).padStart(8)} ${e.id} <${e.sender}>`,
+    `${age(now - e.received).padStart(5)} ${String(e.size).padStart(8)} ${e.id} <${e.sender}>` +
+    (e.frozen ? " *** frozen ***" : ""),
   ];
+  if (e.frozen) lines.push(`          frozen: ${e.frozen}`);
   for (const r of e.recipients) {
     let state: string = r.status;
     if (r.status === "deferred" || r.status === "pending") {
@@ -72,8 +76,18 @@ export async function queueCommand(args: string[]): Promise<number> {
     return 0;
   }
   const config = await configFrom(values.config);
-  const spool = await openSpool(config);
+  // Commands that change the spool take its lock, or go through the process that holds it.
+  const lock = sub === "list" || sub === "show" ? null : await lockOrOwner(config.server.spool);
+  let spool: Spool;
   try {
+    spool = await openSpool(config);
+  } catch (e) {
+    if (lock instanceof SpoolLock) lock.release();
+    throw e;
+  }
+  try {
+    if (lock instanceof SpoolLockedError && !(await activeRunner(spool))) throw lock;
+    const owner = lock instanceof SpoolLock;
     switch (sub) {
       case "list": {
         const all: Envelope[] = [];
@@ -89,7 +103,7 @@ export async function queueCommand(args: string[]): Promise<number> {
         if (!e) return notFound(id);
         out(JSON.stringify(e, null, 2));
         out("");
-        out(headersOf(await spool.readBody(id)));
+        out(headersOf(await spool.readBody(id, { unchecked: true })));
         return 0;
       }
       case "remove": {
@@ -100,6 +114,7 @@ export async function queueCommand(args: string[]): Promise<number> {
           { spool, hostname: config.server.hostname, log },
           id,
           values.bounce === true,
+          { owner },
         );
         log.close();
         return report(outcome, id);
@@ -120,7 +135,7 @@ export async function queueCommand(args: string[]): Promise<number> {
             hostname: config.server.hostname,
             log,
             lookups: policy.lookups,
-          }, sub === "flush" ? (id ? { id } : { force: true }) : {});
+          }, { ...(sub === "flush" ? (id ? { id } : { force: true }) : {}), owner });
           return report(outcome, id);
         } finally {
           await policy.close();
@@ -132,6 +147,21 @@ export async function queueCommand(args: string[]): Promise<number> {
     }
   } finally {
     spool.close();
+    if (lock instanceof SpoolLock) lock.release();
+  }
+}
+
+/**
+ * The spool's lock for this command, or, when `relay serve` (or another command) holds it, the
+ * error naming that process: the command then goes through the running relay's queue runner.
+ */
+async function lockOrOwner(dir: string): Promise<SpoolLock | SpoolLockedError | null> {
+  if (dir === ":memory:") return null;
+  try {
+    return await SpoolLock.acquire(dir);
+  } catch (e) {
+    if (e instanceof SpoolLockedError) return e;
+    throw e;
   }
 }
 

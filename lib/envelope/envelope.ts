@@ -118,6 +118,13 @@ export interface Envelope {
   size: number;
   /** Number of body chunks in the spool. */
   chunks: number;
+  /** SHA-256 of the stored body (hex), set at commit; checked before the body is sent. */
+  bodySha256?: string;
+  /**
+   * Why the queue stopped delivering this message (its body does not match this envelope):
+   * a frozen message is kept, never sent, until an admin removes it.
+   */
+  frozen?: string;
   /**
    * The envelope sender to use in MAIL FROM when forwarding (SRS, RFC-less but common:
    * Sender Rewriting Scheme). Bounces the relay makes itself still go to `sender`.

@@ -38,6 +38,9 @@ function timestamp(d: Date): string {
 export class Logger {
   #opts: LoggerOptions;
   #file: Deno.FsFile | null = null;
+  #failing = false;
+  /** Lines that could not be written (disk full, file gone ...) since the logger started. */
+  dropped = 0;
   /** Lines also go to these listeners (tests read the log this way). */
   readonly listeners: ((line: string, level: LogLevel, fields: LogFields) => void)[] = [];
 
@@ -57,10 +60,39 @@ export class Logger {
     const line = this.#opts.format === "json"
       ? JSON.stringify({ ts: now.toISOString(), level, msg: text, ...fields })
       : `${timestamp(now)} ${escapeControls(text)}`;
-    const bytes = encoder.encode(line + "\n");
-    if (this.#file) this.#file.writeSync(bytes);
-    else if (LEVELS[level] >= LEVELS.warn) Deno.stderr.writeSync(bytes);
-    else Deno.stdout.writeSync(bytes);
+    this.#write(encoder.encode(line + "\n"), LEVELS[level] >= LEVELS.warn);
+  }
+
+  /**
+   * Writes one line. Logging never ends the process: a line that cannot be written (a full
+   * log filesystem, a closed stdout) is dropped and counted, and stderr gets one line when
+   * writing starts failing and one when it works again.
+   */
+  #write(bytes: Uint8Array, important: boolean): void {
+    try {
+      const out = this.#file ?? (important ? Deno.stderr : Deno.stdout);
+      let off = 0;
+      while (off < bytes.length) off += out.writeSync(bytes.subarray(off));
+    } catch (e) {
+      this.dropped++;
+      if (!this.#failing) {
+        this.#failing = true;
+        this.#notice(
+          `cannot write the log (${(e as Error).message}); dropping lines until it works`,
+        );
+      }
+      return;
+    }
+    if (this.#failing) {
+      this.#failing = false;
+      this.#notice(`the log works again; ${this.dropped} line(s) were dropped in all`);
+    }
+  }
+
+  #notice(text: string): void {
+    try {
+      Deno.stderr.writeSync(encoder.encode(`${timestamp(new Date())} relay: ${text}\n`));
+    } catch { /* stderr is gone too: nothing more to do */ }
   }
 
   /** Debug detail (connections, TLS handshakes). */

@@ -12,14 +12,15 @@ export type AdminOutcome =
  * `relay queue flush [ID]` and `relay queue run --once`: when `relay serve` runs on this spool,
  * the request goes to its runner (no second process ever delivers the same message); otherwise
  * a runner here does one pass (`force`: every undelivered recipient now, ignoring retry times
- * and host waits; else only what is due) and stops.
+ * and host waits; else only what is due) and stops. `owner`: this process holds the spool's
+ * lock, so no runner elsewhere can be live and a lease left by a killed one is ignored.
  */
 export async function runQueue(
   settings: DeliverySettings,
   deps: QueueDeps,
-  opts: { id?: string; force?: boolean } = {},
+  opts: { id?: string; force?: boolean; owner?: boolean } = {},
 ): Promise<AdminOutcome> {
-  const lease = await activeRunner(deps.spool);
+  const lease = opts.owner ? null : await activeRunner(deps.spool);
   if (lease) {
     await requestFlush(deps.spool, opts.id);
     return { handedTo: { pid: lease.pid, hostname: lease.hostname } };
@@ -39,15 +40,16 @@ export async function runQueue(
 
 /**
  * `relay queue remove ID [--bounce]`: through the running relay when there is one (after any
- * delivery of the message in progress), else here.
+ * delivery of the message in progress), else here. `owner` as for {@linkcode runQueue}.
  */
 export async function removeQueued(
   settings: DeliverySettings,
   deps: QueueDeps,
   id: string,
   bounce: boolean,
+  opts: { owner?: boolean } = {},
 ): Promise<AdminOutcome> {
-  const lease = await activeRunner(deps.spool);
+  const lease = opts.owner ? null : await activeRunner(deps.spool);
   if (lease) {
     await requestRemove(deps.spool, id, bounce);
     return { handedTo: { pid: lease.pid, hostname: lease.hostname } };

@@ -6,6 +6,8 @@ export interface QueueLog {
   info(text: string, fields?: Record<string, unknown>): void;
   /** Something an admin should look at. */
   warn(text: string, fields?: Record<string, unknown>): void;
+  /** An alert: mail cannot go on as it should (warn is used when missing). */
+  error?(text: string, fields?: Record<string, unknown>): void;
 }
 
 /** Logs nothing (when no logger is given). */

@@ -30,7 +30,8 @@ export async function queueNotice(
     recipients,
     action: opts.action,
     hostname: opts.hostname,
-    original: await spool.readBody(env.id),
+    // A damaged original (a frozen message removed with a bounce) still lets the notice go.
+    original: await spool.readBody(env.id, { unchecked: true }),
     now: new Date(opts.now),
     willRetryUntil: opts.willRetryUntil ? new Date(opts.willRetryUntil) : undefined,
   });

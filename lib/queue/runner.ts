@@ -1,5 +1,10 @@
 import { type DsnAction, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
-import { envelopeMutations, type Mutation, removeFinished } from "../spool/mod.ts";
+import {
+  BodyMismatchError,
+  envelopeMutations,
+  type Mutation,
+  removeFinished,
+} from "../spool/mod.ts";
 import type { Envelope, Recipient } from "../envelope/mod.ts";
 import { domainOf, type OutboundMessage, type RecipientResult } from "../transport/mod.ts";
 import {
@@ -42,6 +47,12 @@ export class QueueRunner {
   #nextWake = Infinity;
   #control: Promise<void> | null = null;
   #wakeControl: (() => void) | null = null;
+  /**
+   * Outcomes of deliveries that were made but could not be committed (a full disk): kept here
+   * and committed again, never delivered again. While any is held, no new delivery starts.
+   */
+  #held = new Map<string, HeldOutcome>();
+  #commitFailing = false;
 
   /** Creates a runner; nothing happens until {@linkcode QueueRunner.start} or a run call. */
   constructor(opts: QueueRunnerOptions) {
@@ -124,6 +135,15 @@ export class QueueRunner {
       if (late) await this.#o.router.close({ abort: true });
     }
     await inFlight;
+    // Outcomes still unrecorded get a last try; what stays unrecorded is said loudly.
+    for (const [id, held] of [...this.#held]) await this.#record(id, held);
+    if (this.#held.size > 0) {
+      this.#alert(
+        `stopping with ${this.#held.size} delivery outcome(s) not recorded in the spool ` +
+          `(${[...this.#held.keys()].join(" ")}): they will be delivered again`,
+        { event: "outcomes_lost" },
+      );
+    }
     if (this.#o.closeRouter) await this.#o.router.close();
   }
 
@@ -193,6 +213,7 @@ export class QueueRunner {
       if (!this.#running) break;
       let next = this.#lastScan + interval;
       for (const [id, at] of this.#due) if (!this.#inFlight.has(id)) next = Math.min(next, at);
+      if (this.#held.size > 0) next = Math.min(next, this.#now() + HELD_RETRY_MS);
       this.#nextWake = next;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(50, next - this.#now()));
@@ -225,8 +246,20 @@ export class QueueRunner {
     }
     const now = this.#now();
     const work: Promise<void>[] = [];
+    if (this.#held.size > 0) {
+      // Commits fail: only try to record what was delivered; start nothing new.
+      for (const id of this.#held.keys()) work.push(this.#deliver(id, false));
+      return work;
+    }
     for (const [id, at] of this.#due) if (force || at <= now) work.push(this.#deliver(id, force));
     return work;
+  }
+
+  /** Schedules another try at committing a held outcome, waking the loop for it. */
+  #retryLater(id: string): void {
+    const at = this.#now() + HELD_RETRY_MS;
+    this.#due.set(id, at);
+    if (at < this.#nextWake) this.#wake?.();
   }
 
   /** Keeps the schedule up to date after a delivery; wakes the loop for an earlier time. */
@@ -265,9 +298,14 @@ export class QueueRunner {
   #deliver(id: string, force: boolean): Promise<void> {
     const running = this.#inFlight.get(id);
     if (running) return running;
-    const p = this.#deliverMessage(id, force).then((env) => {
+    // While outcomes cannot be recorded, nothing new is sent (the next scan finds it later).
+    if (this.#held.size > 0 && !this.#held.has(id)) return Promise.resolve();
+    const held = this.#held.get(id);
+    const work = held ? this.#record(id, held) : this.#deliverMessage(id, force);
+    const p = work.then((env) => {
       this.#inFlight.delete(id);
-      this.#track(id, env);
+      if (this.#held.has(id)) this.#retryLater(id);
+      else this.#track(id, env);
     }, (e) => {
       // A spool problem, not a delivery outcome: log it and look again in a minute.
       this.#inFlight.delete(id);
@@ -283,6 +321,7 @@ export class QueueRunner {
     const spool = this.#o.spool;
     const env = await spool.get(id);
     if (!env) return null;
+    if (env.frozen) return env;
     this.#summary.messages++;
     const now = this.#now();
     const due = env.recipients.filter((r) =>
@@ -292,7 +331,13 @@ export class QueueRunner {
     const successes: ReportedRecipient[] = [];
     let dirty = false;
     if (due.length > 0) {
-      const message: OutboundMessage = { envelope: env, body: () => spool.body(id) };
+      // The body is checked against the envelope as it is read: a mismatch (chunks missing)
+      // stops the transfer before the final dot, and the message is frozen below.
+      let broken: BodyMismatchError | null = null;
+      const message: OutboundMessage = {
+        envelope: env,
+        body: () => watchBody(spool.body(id, env), (e) => broken ??= e),
+      };
       const { groups, unrouted, unresolved } = await this.#o.router.plan(due);
       if (unresolved.length > 0) {
         const results = unresolved.map((u): RecipientResult => ({
@@ -348,11 +393,72 @@ export class QueueRunner {
         dirty ||= changed;
         // With several groups, commit each one's deliveries at once so that a crash while
         // the others run cannot send them again; a lone group is committed by #finish.
-        if (changed && groups.length > 1) saving = saving.then(() => spool.update(env));
+        // A failed save here is not fatal: #finish commits the whole envelope (or holds it).
+        if (changed && groups.length > 1) {
+          saving = saving.then(() => spool.update(env)).catch(() => {});
+        }
         await saving;
       }));
+      if (broken) return await this.#freeze(env, broken);
     }
-    return await this.#finish(env, failures, successes, dirty) ? null : env;
+    return await this.#record(id, { env, failures, successes, dirty });
+  }
+
+  /**
+   * Commits the outcome of a delivery. When the commit fails (a full disk), the outcome is
+   * held in memory and committed again about every second: the message is never delivered a
+   * second time because its "delivered" could not be written. Resolves to the envelope left,
+   * or null when the message is done.
+   */
+  async #record(id: string, outcome: HeldOutcome): Promise<Envelope | null> {
+    try {
+      const done = await this.#finish(
+        outcome.env,
+        outcome.failures,
+        outcome.successes,
+        outcome.dirty,
+      );
+      this.#held.delete(id);
+      if (this.#held.size === 0 && this.#commitFailing) {
+        this.#commitFailing = false;
+        this.#lastScan = -Infinity; // look at the whole spool again: new mail waited
+        this.#log.info("spool commits work again: delivery outcomes recorded, deliveries resume", {
+          event: "spool_writable",
+        });
+      }
+      return done ? null : outcome.env;
+    } catch (e) {
+      this.#held.set(id, outcome);
+      if (!this.#commitFailing) {
+        this.#commitFailing = true;
+        this.#alert(
+          `cannot record delivery outcomes (${(e as Error).message}): keeping them in memory ` +
+            `and retrying the commit every second; no new deliveries until the spool can be ` +
+            `written (is its disk full?)`,
+          { event: "spool_unwritable", id },
+        );
+      }
+      return outcome.env;
+    }
+  }
+
+  /**
+   * Stops delivering a message whose body does not match its envelope: sending it would send
+   * a truncated or altered message. It stays in the spool, marked, for an admin.
+   */
+  async #freeze(env: Envelope, e: BodyMismatchError): Promise<Envelope> {
+    env.frozen = e.message;
+    this.#alert(`${env.id} frozen: ${e.message}; not sent (see relay queue show)`, {
+      event: "frozen",
+      id: env.id,
+    });
+    await this.#o.spool.update(env);
+    return env;
+  }
+
+  #alert(text: string, fields?: Record<string, unknown>): void {
+    if (this.#log.error) this.#log.error(text, fields);
+    else this.#log.warn(text, fields);
   }
 
   /** Logs, counts and hands on one outcome: every log line of the queue is written here. */
@@ -409,7 +515,8 @@ export class QueueRunner {
 
   /**
    * Marks failures together with their bounce (one atomic commit), sends a delay warning when
-   * due, and removes the message once every recipient is done.
+   * due, and removes the message once every recipient is done. Safe to call again after a
+   * failed commit: the lists of recipients whose notice was committed are emptied.
    */
   async #finish(
     env: Envelope,
@@ -424,10 +531,12 @@ export class QueueRunner {
     let saved = false;
     if (notify.length > 0) {
       await this.#bounce(env, notify, "failed", envelopeMutations(env));
+      failures.length = 0;
       saved = true;
     }
     if (successes.length > 0) {
       await this.#bounce(env, successes, "relayed", envelopeMutations(env));
+      successes.length = 0;
       saved = true;
     }
     if (!saved && (failures.length > 0 || dirty) && !done) await spool.update(env);
@@ -482,8 +591,36 @@ export class QueueRunner {
   }
 }
 
-/** When a message next needs attention: its earliest open recipient, or now when all are done. */
+/** How often a held outcome's commit is tried again. */
+const HELD_RETRY_MS = 1000;
+
+/** A delivery's outcome that has still to be committed. */
+interface HeldOutcome {
+  env: Envelope;
+  failures: ReportedRecipient[];
+  successes: ReportedRecipient[];
+  dirty: boolean;
+}
+
+/** Passes a body through, telling `onMismatch` when the spool says it is not the one stored. */
+async function* watchBody(
+  body: AsyncIterable<Uint8Array>,
+  onMismatch: (e: BodyMismatchError) => void,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (e) {
+    if (e instanceof BodyMismatchError) onMismatch(e);
+    throw e;
+  }
+}
+
+/**
+ * When a message next needs attention: its earliest open recipient, or now when all are done;
+ * never for a frozen message.
+ */
 function dueAt(env: Envelope): number {
+  if (env.frozen) return Infinity;
   let at = Infinity;
   for (const r of env.recipients) {
     if (r.status === "pending" || r.status === "deferred") at = Math.min(at, r.nextAttempt);

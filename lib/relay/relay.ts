@@ -4,7 +4,7 @@ import { Logger } from "../log/mod.ts";
 import type { Policy } from "../policy/mod.ts";
 import type { DeliveryEvent, QueueRunner, RunSummary } from "../queue/mod.ts";
 import { type BoundAddress, SmtpServer } from "../server/mod.ts";
-import { Spool } from "../spool/mod.ts";
+import { Spool, SpoolLock, verifySpool } from "../spool/mod.ts";
 import type { Envelope } from "../envelope/mod.ts";
 import { EventHub, type RelayEvent, type RelayEventListener } from "./events.ts";
 import { injectedEnvelope, type InjectedMessage } from "./inject.ts";
@@ -65,6 +65,7 @@ export class Relay {
   #server: SmtpServer | null = null;
   #started = false;
   #stopped = false;
+  #lock: SpoolLock | null = null;
 
   private constructor(
     opts: RelayOptions,
@@ -91,8 +92,16 @@ export class Relay {
    */
   static async open(opts: RelayOptions): Promise<Relay> {
     const config = opts.config;
+    // One process owns a spool: a second relay on it is refused, naming the first one's pid.
+    const lock = opts.spool ? null : await ownSpool(config.server.spool);
+    let spool: Spool;
+    try {
+      spool = opts.spool ?? await Spool.open(config.server.spool);
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
     const log = opts.log ?? new Logger(config.log);
-    const spool = opts.spool ?? await Spool.open(config.server.spool);
     let policy: Policy | undefined;
     try {
       const cleaned = await spool.cleanOrphans();
@@ -109,10 +118,13 @@ export class Relay {
         file: opts.configFile,
         onEvent: (e) => events.emit(e),
       });
-      return new Relay(opts, { log, spool, resolver, policy, runner }, events);
+      const relay = new Relay(opts, { log, spool, resolver, policy, runner }, events);
+      relay.#lock = lock;
+      return relay;
     } catch (e) {
       await policy?.close();
       if (!opts.spool) spool.close();
+      lock?.release();
       throw e;
     }
   }
@@ -225,8 +237,26 @@ export class Relay {
     await this.#policy.close();
     await this.#events.idle();
     if (this.#ownSpool) this.spool.close();
+    this.#lock?.release();
     this.log.info("edge relay stopped", { event: "stop" });
     if (this.#ownLog) this.log.close();
+  }
+}
+
+/**
+ * Takes the spool's lock (refused, naming the pid, when another process holds it) and checks
+ * the store on disk (SQLite quick_check; a missing `spool.kv` beside an earlier spool's files
+ * is an error). Null for an in-memory spool.
+ */
+async function ownSpool(dir: string): Promise<SpoolLock | null> {
+  if (dir === ":memory:") return null;
+  const lock = await SpoolLock.acquire(dir);
+  try {
+    await verifySpool(dir, { hadLock: lock.existed });
+    return lock;
+  } catch (e) {
+    lock.release();
+    throw e;
   }
 }
 

@@ -28,12 +28,21 @@ const MAX_BYTES = 780 * 1024;
  */
 export class GroupCommitter {
   #kv: Deno.Kv;
+  #label: string;
   #queue: Pending[] = [];
   #running = false;
 
-  /** Creates a committer over an open KV database. */
-  constructor(kv: Deno.Kv) {
+  /** Creates a committer over an open KV database; `label` (its file) names it in errors. */
+  constructor(kv: Deno.Kv, label = "") {
     this.#kv = kv;
+    this.#label = label;
+  }
+
+  #failed(e: unknown): SpoolError {
+    const where = this.#label ? ` (${this.#label})` : "";
+    return new SpoolError(`Spool commit failed${where}: ${(e as Error)?.message ?? e}`, {
+      cause: e,
+    });
   }
 
   /** Largest submission, in mutations and bytes, that fits one atomic operation. */
@@ -67,7 +76,7 @@ export class GroupCommitter {
           for (const p of batch) p.resolve();
         } catch (e) {
           if (batch.length === 1) {
-            batch[0].reject(new SpoolError("Spool commit failed", { cause: e }));
+            batch[0].reject(this.#failed(e));
           } else {
             // Commit one by one so a single bad submission fails alone.
             for (const p of batch) {
@@ -75,7 +84,7 @@ export class GroupCommitter {
                 await this.#commit([p]);
                 p.resolve();
               } catch (e2) {
-                p.reject(new SpoolError("Spool commit failed", { cause: e2 }));
+                p.reject(this.#failed(e2));
               }
             }
           }

@@ -4,7 +4,10 @@
  * @module
  */
 export { BodyWriter } from "./body_writer.ts";
+export { bodyDigest, BodyMismatchError, type BodyRecord, checkedBody } from "./body_check.ts";
 export { SpoolError } from "./errors.ts";
+export { KV_FILE, SpoolDamagedError, verifySpool } from "./integrity.ts";
+export { LOCK_FILE, SpoolLock, SpoolLockedError } from "./lock.ts";
 export { envelopeDeletions, envelopeMutations, RECIPIENTS_PER_BLOCK } from "./envelope_codec.ts";
 export { type Mutation } from "./group_commit.ts";
 export { Keyspace, KeyspaceAtomic, type KeyspaceName, KEYSPACES } from "./keyspace.ts";

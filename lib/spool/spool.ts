@@ -2,6 +2,7 @@ import type { Envelope } from "../envelope/mod.ts";
 import { GroupCommitter, type Mutation } from "./group_commit.ts";
 import { SpoolError } from "./errors.ts";
 import { Keyspace, type KeyspaceName } from "./keyspace.ts";
+import { bodyDigest, type BodyRecord, checkedBody } from "./body_check.ts";
 import {
   envelopeDeletions,
   type EnvelopeHead,
@@ -63,33 +64,42 @@ export function chunkBody(pieces: Uint8Array[]): Uint8Array[] {
 export class Spool {
   /** The underlying KV database: only lib/spool uses it; other areas hold a {@linkcode Keyspace}. */
   readonly kv: Deno.Kv;
+  /** The database file (`<dir>/spool.kv`), or `:memory:`; errors name it. */
+  readonly path: string;
   #committer: GroupCommitter;
 
-  private constructor(kv: Deno.Kv) {
+  private constructor(kv: Deno.Kv, path: string) {
     this.kv = kv;
-    this.#committer = new GroupCommitter(kv);
+    this.path = path;
+    this.#committer = new GroupCommitter(kv, path);
   }
 
   /**
    * Opens (creating if needed) the spool in a folder, or in memory with `:memory:`.
-   * The KV file is `<dir>/spool.kv`.
+   * The KV file is `<dir>/spool.kv`. The folder is created mode 0700 and the database files
+   * (`spool.kv`, `-wal`, `-shm`) are kept mode 0600: they hold the mail.
    */
   static async open(dir: string): Promise<Spool> {
-    let path = ":memory:";
-    if (dir !== ":memory:") {
+    if (dir === ":memory:") return new Spool(await Deno.openKv(":memory:"), ":memory:");
+    const path = `${dir}/spool.kv`;
+    const umask = setUmask(0o077);
+    try {
       try {
-        await Deno.mkdir(dir, { recursive: true });
-        path = `${dir}/spool.kv`;
+        await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
       } catch (e) {
         throw new SpoolError(`Cannot create spool folder ${dir}: ${(e as Error).message}`, {
           cause: e,
         });
       }
-    }
-    try {
-      return new Spool(await Deno.openKv(path));
-    } catch (e) {
-      throw new SpoolError(`Cannot open spool ${path}: ${(e as Error).message}`, { cause: e });
+      try {
+        const kv = await Deno.openKv(path);
+        await keepPrivate(path);
+        return new Spool(kv, path);
+      } catch (e) {
+        throw new SpoolError(`Cannot open spool ${path}: ${(e as Error).message}`, { cause: e });
+      }
+    } finally {
+      if (umask !== null) setUmask(umask);
     }
   }
 
@@ -116,6 +126,7 @@ export class Spool {
     const chunks = chunked ? body : chunkBody(body);
     envelope.chunks = chunks.length;
     envelope.size = chunks.reduce((n, c) => n + c.length, 0);
+    envelope.bodySha256 = bodyDigest(chunks);
     const id = envelope.id;
     const final: Mutation[] = [...envelopeMutations(envelope), ...extra];
     const envBytes = final.reduce((n, m) => n + m.bytes, 0);
@@ -152,15 +163,30 @@ export class Spool {
     return await readEnvelope(this.kv, (await this.kv.get<EnvelopeHead>(KEYS.msg(id))).value);
   }
 
-  /** Yields the body chunks of a message in order. */
-  async *body(id: string): AsyncGenerator<Uint8Array> {
-    for await (const e of this.kv.list<Uint8Array>({ prefix: KEYS.bodyPrefix(id) })) yield e.value;
+  /**
+   * Yields the body chunks of a message in order, checked against what its envelope recorded
+   * at commit (chunk count, size, SHA-256): missing chunks throw a `BodyMismatchError` rather
+   * than end the body early. `record` is the envelope when the caller has it (else it is
+   * read); `{ unchecked: true }` yields whatever is stored (for `queue show`).
+   */
+  async *body(
+    id: string,
+    record?: BodyRecord | { unchecked: true },
+  ): AsyncGenerator<Uint8Array> {
+    const entries = this.kv.list<Uint8Array>({ prefix: KEYS.bodyPrefix(id) });
+    if (record && "unchecked" in record) {
+      for await (const e of entries) yield e.value;
+      return;
+    }
+    const env = record ?? await this.get(id);
+    if (!env) throw new SpoolError(`No message ${id} in the spool ${this.path}`);
+    yield* checkedBody(entries, env);
   }
 
-  /** Reads a whole body into one array. */
-  async readBody(id: string): Promise<Uint8Array> {
+  /** Reads a whole body into one array (checked as {@linkcode Spool.body} does). */
+  async readBody(id: string, record?: BodyRecord | { unchecked: true }): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
-    for await (const c of this.body(id)) parts.push(c);
+    for await (const c of this.body(id, record)) parts.push(c);
     const out = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
     let off = 0;
     for (const c of parts) {
@@ -234,5 +260,25 @@ export class Spool {
   /** Closes the database. */
   close(): void {
     this.kv.close();
+  }
+}
+
+/** Sets the process umask, returning the old one (null where the platform has none). */
+function setUmask(mask: number): number | null {
+  try {
+    return Deno.umask(mask);
+  } catch {
+    return null;
+  }
+}
+
+/** Mode 0600 for the database and its SQLite companions (spools made by older versions). */
+async function keepPrivate(path: string): Promise<void> {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if (((await Deno.stat(f)).mode ?? 0) & 0o077) await Deno.chmod(f, 0o600);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
   }
 }

@@ -1,0 +1,190 @@
+/** The queue and storage faults: a body that does not match its envelope is never sent. */
+import { testEnvelope } from "./helpers/envelope.ts";
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { Resolver } from "../lib/dns/mod.ts";
+import { QueueRunner } from "../lib/queue/mod.ts";
+import { DEFAULT_TRANSPORT, Router } from "../lib/router/mod.ts";
+import {
+  bodyDigest,
+  CHUNK_SIZE,
+  envelopeMutations,
+  KEYS,
+  type Mutation,
+  Spool,
+} from "../lib/spool/mod.ts";
+import { newMessageId } from "../lib/envelope/mod.ts";
+import { FakePeer } from "./helpers/fake_smtp_peer.ts";
+
+interface Setup {
+  spool: Spool;
+  runner: QueueRunner;
+  router: Router;
+  lines: string[];
+}
+
+async function setup(smarthost: string, interval?: number): Promise<Setup> {
+  const spool = await Spool.open(":memory:");
+  const router = Router.build({
+    routes: [{ domains: ["*"], transport: "smart" }],
+    transports: {
+      smart: {
+        ...DEFAULT_TRANSPORT,
+        hosts: [smarthost],
+        idle_timeout: 0,
+        connect_timeout: 2000,
+        command_timeout: 3000,
+        data_timeout: 3000,
+      },
+    },
+    resolver: new Resolver({ servers: ["127.0.0.1:9"], timeout: 100, attempts: 1 }),
+    helo: "relay.test",
+  });
+  const lines: string[] = [];
+  const log = {
+    info: (t: string) => lines.push(t),
+    warn: (t: string) => lines.push(`W ${t}`),
+    error: (t: string) => lines.push(`E ${t}`),
+  };
+  const runner = new QueueRunner({ spool, router, hostname: "relay.test", log, interval });
+  return { spool, runner, router, lines };
+}
+
+async function teardown(s: Setup): Promise<void> {
+  await s.runner.stop();
+  await s.router.close();
+  s.spool.close();
+}
+
+/** A 4-chunk message (about 200 KB). */
+async function enqueueLarge(spool: Spool): Promise<string> {
+  const id = newMessageId();
+  const line = "x".repeat(998) + "\r\n";
+  const body = "Subject: big\r\n\r\n" + line.repeat(Math.ceil((3.5 * CHUNK_SIZE) / 1000));
+  await spool.store(testEnvelope({ id, recipients: ["a@dest.test"] }), [
+    new TextEncoder().encode(body),
+  ]);
+  return id;
+}
+
+for (
+  const [what, damage] of [
+    ["a chunk in the middle is missing", (s: Spool, id: string) => s.kv.delete(KEYS.body(id, 2))],
+    ["the last chunk is missing", (s: Spool, id: string) => s.kv.delete(KEYS.body(id, 3))],
+    ["every chunk is missing", async (s: Spool, id: string) => {
+      for (let n = 0; n < 4; n++) await s.kv.delete(KEYS.body(id, n));
+    }],
+    ["a chunk's bytes changed", async (s: Spool, id: string) => {
+      const c = (await s.kv.get<Uint8Array>(KEYS.body(id, 1))).value!;
+      c[100] ^= 1;
+      await s.kv.set(KEYS.body(id, 1), c);
+    }],
+  ] as const
+) {
+  Deno.test(`queue: ${what}: the message is frozen with an alert, never sent`, async () => {
+    // The peer records a message only once the final dot came and it said 250.
+    const peer = await FakePeer.start();
+    const s = await setup(peer.address);
+    try {
+      const id = await enqueueLarge(s.spool);
+      await damage(s.spool, id);
+      await s.runner.runOnce();
+      assertEquals(peer.messages.length, 0, "nothing reached the next hop");
+      const env = await s.spool.get(id);
+      assert(env?.frozen, "frozen");
+      assertMatch(env.frozen, /does not match its envelope/);
+      assert(s.lines.some((l) => l.startsWith(`E ${id} frozen: `)), s.lines.join("\n"));
+      // A frozen message is not tried again, not even by a flush.
+      const again = await s.runner.flush();
+      assertEquals(again.messages, 0);
+      assertEquals(peer.messages.length, 0);
+    } finally {
+      await teardown(s);
+      await peer.close();
+    }
+  });
+}
+
+Deno.test("Spool.body throws rather than end early when chunks are missing", async () => {
+  const spool = await Spool.open(":memory:");
+  try {
+    const id = await enqueueLarge(spool);
+    assertEquals((await spool.readBody(id)).length, (await spool.get(id))!.size);
+    await spool.kv.delete(KEYS.body(id, 3));
+    let err: Error | null = null;
+    await spool.readBody(id).catch((e) => err = e);
+    assertMatch(String(err), /BodyMismatchError: .*found 3 chunk\(s\)/);
+  } finally {
+    spool.close();
+  }
+});
+
+Deno.test("queue: when the commit recording a delivery fails, the message is not sent again", async () => {
+  const peer = await FakePeer.start();
+  // Full passes over the spool every 300 ms: each would send the messages again if their
+  // "delivered" were only in the spool.
+  const s = await setup(peer.address, 300);
+  // The disk is full: every commit fails until it has room again (a real ENOSPC from SQLite
+  // is what Deno KV reports; here the commit itself is made to fail).
+  let full = false;
+  let refused = 0;
+  const commit = s.spool.commit.bind(s.spool);
+  s.spool.commit = (m) =>
+    full ? (refused++, Promise.reject(new Error("database or disk is full"))) : commit(m);
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await enqueueLarge(s.spool));
+    full = true;
+    s.runner.start();
+    await until(() => peer.messages.length === 3 && refused >= 3);
+    const later = await enqueueSmall(s.spool, commit); // arrives while commits fail
+    s.runner.notify(later);
+    // Several retry rounds: the commit is tried again, the delivery is not.
+    await until(() => refused >= 9, 10_000);
+    assertEquals(peer.messages.length, 3, "each message was sent once");
+    assertEquals(
+      s.lines.filter((l) => /cannot record delivery outcomes/.test(l)).length,
+      1,
+      "said once per state change",
+    );
+    assert(
+      s.lines.some((l) => l.startsWith("E cannot record delivery outcomes")),
+      s.lines.join("\n"),
+    );
+    full = false;
+    await until(
+      async () => (await s.spool.get(ids[2])) === null && (await s.spool.get(later)) === null,
+      10_000,
+    );
+    for (const id of ids) assertEquals(await s.spool.get(id), null);
+    assertEquals(peer.messages.length, 4, "the three once, then the new one");
+    assert(s.lines.some((l) => /spool commits work again/.test(l)), s.lines.join("\n"));
+  } finally {
+    await teardown(s);
+    await peer.close();
+  }
+});
+
+async function enqueueSmall(
+  spool: Spool,
+  commit: (m: Mutation[]) => Promise<void>,
+): Promise<string> {
+  const id = newMessageId();
+  const env = testEnvelope({ id, recipients: ["b@dest.test"] });
+  const body = new TextEncoder().encode("Subject: later\r\n\r\nhi\r\n");
+  env.chunks = 1;
+  env.size = body.length;
+  env.bodySha256 = bodyDigest([body]);
+  await commit([
+    { key: KEYS.body(id, 0), value: body, bytes: body.length + 64 },
+    ...envelopeMutations(env),
+  ]);
+  return id;
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`condition not met in time: ${cond}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
