@@ -6,7 +6,6 @@
  *
  * @module
  */
-export { type ClientTlsOptions, type ClientTlsSession, upgradeClient } from "./client_tls.ts";
 export { dotStuff } from "./dot_stuff.ts";
 export { SmtpClientError } from "./errors.ts";
 export { HostRetryMemory, type HostRetryOptions } from "./host_retry.ts";

@@ -1,6 +1,5 @@
 import type { Recipient } from "../spool/mod.ts";
-import { type ByteStream, connStream } from "../tls/mod.ts";
-import { upgradeClient } from "./client_tls.ts";
+import { type ByteStream, connStream, upgradeClient } from "../tls/mod.ts";
 import { dotStuff } from "./dot_stuff.ts";
 import { SmtpClientError } from "./errors.ts";
 import { ReplyReader } from "./reply_reader.ts";
