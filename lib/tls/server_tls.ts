@@ -112,19 +112,17 @@ export class ServerCredentials {
           `Cannot load the certificate chain ${f.certificate}: ${errorText(crypto) || "no PEM"}`,
         );
       }
+      const leaf = ssl.SSL_CTX_get0_certificate(ctx);
       if (ssl.SSL_CTX_use_PrivateKey_file(ctx, enc(f.privateKey), SSL_FILETYPE_PEM) !== 1) {
+        const why = errorText(crypto);
+        if (/mismatch/.test(why)) throw mismatch(f, subjectLine(crypto, leaf));
         throw new TlsError(
-          `Cannot load the private key ${f.privateKey}: ${errorText(crypto) || "no PEM key"}`,
+          `Cannot load the private key ${f.privateKey}: ${why || "no PEM key"}`,
         );
       }
-      const leaf = ssl.SSL_CTX_get0_certificate(ctx);
       if (ssl.SSL_CTX_check_private_key(ctx) !== 1) {
         errorText(crypto);
-        throw new TlsError(
-          `The private key ${f.privateKey} does not match the certificate ${
-            subjectLine(crypto, leaf)
-          } in ${f.certificate}`,
-        );
+        throw mismatch(f, subjectLine(crypto, leaf));
       }
       const chain = [leaf];
       const sk = new BigUint64Array(1);
@@ -191,6 +189,12 @@ export class ServerCredentials {
     if (!c) throw new TlsError("TLS credentials were not loaded");
     return c.ctx;
   }
+}
+
+function mismatch(f: CertificateFiles, subject: string): TlsError {
+  return new TlsError(
+    `The private key ${f.privateKey} does not match the certificate ${subject} in ${f.certificate}`,
+  );
 }
 
 /**
