@@ -17,7 +17,7 @@ export {
   SmtpConnection,
   type SmtpTimeouts,
   TlsHandshakeError,
-  type TlsMode,
+  TlsPolicyError,
   type TransactionResult,
 } from "./smtp_connection.ts";
 export { domainOf, SmtpTransport, type SmtpTransportOptions } from "./smtp_transport.ts";
@@ -30,3 +30,4 @@ export {
   type SmtpReply,
   type Transport,
 } from "./types.ts";
+export { TLS_LEVELS, type TlsLevel, tlsLevel } from "./tls_policy.ts";
