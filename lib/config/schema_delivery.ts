@@ -76,7 +76,10 @@ export const transportSchema = z.strictObject({
     "opportunistic",
     "require",
     "off",
-  ]).default("may").transform((v) =>
+  ]).default("may").refine((v) => v !== "dane" && v !== "dane-only", {
+    message: "DANE levels are not available yet (TLSA lookups are not implemented); " +
+      'use "verify" or "encrypt"',
+  }).transform((v) =>
     v === "opportunistic" ? "may" : v === "require" ? "encrypt" : v === "off" ? "none" : v
   ),
   /** Trust anchors (PEM) for tls = "verify"; empty: the system CA bundle. */

@@ -10,7 +10,7 @@ import type { Recipient } from "../spool/mod.ts";
 import { SmtpClientError } from "./errors.ts";
 import { HostRetryMemory } from "./host_retry.ts";
 import { ConnectionPool } from "./pool.ts";
-import { SmtpConnection, type SmtpTimeouts } from "./smtp_connection.ts";
+import { SmtpConnection, type SmtpTimeouts, TlsPolicyError } from "./smtp_connection.ts";
 import type { TlsLevel } from "./tls_policy.ts";
 import type {
   DeliverOptions,
@@ -163,6 +163,12 @@ export class SmtpTransport implements Transport {
 
   async #open(t: Target): Promise<SmtpConnection> {
     const level = this.#level();
+    if (level === "dane-only") {
+      // Never a silent downgrade: without TLSA lookups a DANE requirement cannot be met.
+      throw new TlsPolicyError(
+        `4.7.5 DANE required for ${t.host}, but TLSA lookups are not available`,
+      );
+    }
     const conn = await SmtpConnection.open({
       host: t.host,
       ip: t.ip,
