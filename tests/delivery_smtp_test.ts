@@ -257,10 +257,10 @@ Deno.test("smtp transport: STARTTLS, and a broken handshake per TLS policy", asy
   const tls = await selfSignedCert(dir);
   const good = await FakePeer.start({ tls });
   const broken = await FakePeer.start({ brokenTls: true });
-  const tGood = transport({ hosts: [good.address], tls: "require" });
-  const tOpp = transport({ hosts: [broken.address], tls: "opportunistic" });
-  const tReq = transport({ hosts: [broken.address], tls: "require" });
-  const tOff = transport({ hosts: [good.address], tls: "off" });
+  const tGood = transport({ hosts: [good.address], tls: "encrypt" });
+  const tOpp = transport({ hosts: [broken.address], tls: "may" });
+  const tReq = transport({ hosts: [broken.address], tls: "encrypt" });
+  const tOff = transport({ hosts: [good.address], tls: "none" });
   try {
     const [a] = await tGood.deliver(message(BODY), [rcpt("a@dest.test")]);
     assertEquals(a.status, "delivered");

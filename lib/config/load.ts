@@ -64,8 +64,9 @@ export async function loadConfig(path: string): Promise<Config> {
 
 /** Files named by the configuration must be readable at start-up, not at first use. */
 async function checkFiles(config: Config, source: string, file: string): Promise<void> {
+  const single = typeof config.tls.certificate === "string";
   const named: [string, string, string][] = [
-    ["tls", "certificate", config.tls.certificate],
+    ["tls", "certificate", single ? config.tls.certificate as string : ""],
     ["tls", "private_key", config.tls.private_key],
     ["auth", "credentials", config.auth.credentials],
     ["arc", "seal_key_file", config.arc.seal_key_file],
@@ -73,7 +74,13 @@ async function checkFiles(config: Config, source: string, file: string): Promise
   const keyFiles = config.dkim.sign.map((k, i) =>
     [["dkim", "sign", i, "key_file"], k.key_file] as const
   );
-  for (const [path, value] of keyFiles) {
+  const sniFiles = single ? [] : (config.tls.certificate as { certificate: string }[]).flatMap(
+    (c, i) =>
+      (["certificate", "private_key"] as const).map((k) =>
+        [["tls", "certificate", i, k], (c as Record<string, string>)[k]] as const
+      ),
+  );
+  for (const [path, value] of [...keyFiles, ...sniFiles]) {
     try {
       await Deno.stat(value);
     } catch (e) {
@@ -96,7 +103,7 @@ async function checkFiles(config: Config, source: string, file: string): Promise
       });
     }
   }
-  if (Boolean(config.tls.certificate) !== Boolean(config.tls.private_key)) {
+  if (single && Boolean(config.tls.certificate) !== Boolean(config.tls.private_key)) {
     throw new ConfigError("certificate and private_key must be set together", {
       file,
       line: locateKey(source, ["tls"]),

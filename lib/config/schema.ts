@@ -43,8 +43,16 @@ const auth = z.strictObject({
   ip_window: duration.prefault("15m"),
 });
 
+const sniCertificate = z.strictObject({
+  certificate: z.string().min(1),
+  private_key: z.string().min(1),
+  /** SNI names it serves (`*.example.org` allowed); empty: the certificate's own DNS names. */
+  names: z.array(z.string().min(1)).default([]),
+});
+
 const tls = z.strictObject({
-  certificate: z.string().default(""),
+  /** One chain file (with `private_key`), or `[[tls.certificate]]` entries chosen by SNI. */
+  certificate: z.union([z.string(), z.array(sniCertificate).min(1)]).default(""),
   private_key: z.string().default(""),
   min_version: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
 });

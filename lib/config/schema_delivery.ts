@@ -65,7 +65,25 @@ export const transportSchema = z.strictObject({
   ).default([]),
   /** Port for delivery by MX. */
   port: z.int().min(1).max(65535).default(25),
-  tls: z.enum(["opportunistic", "require", "off"]).default("opportunistic"),
+  /** TLS security level: none, may, encrypt, verify, dane, dane-only (see config.example.toml). */
+  tls: z.enum([
+    "none",
+    "may",
+    "encrypt",
+    "verify",
+    "dane",
+    "dane-only",
+    "opportunistic",
+    "require",
+    "off",
+  ]).default("may").refine((v) => v !== "dane" && v !== "dane-only", {
+    message: "DANE levels are not available yet (TLSA lookups are not implemented); " +
+      'use "verify" or "encrypt"',
+  }).transform((v) =>
+    v === "opportunistic" ? "may" : v === "require" ? "encrypt" : v === "off" ? "none" : v
+  ),
+  /** Trust anchors (PEM) for tls = "verify"; empty: the system CA bundle. */
+  tls_ca_file: z.string().default(""),
   /** AUTH PLAIN/LOGIN credentials for smarthosts. */
   username: z.string().default(""),
   password: z.string().default(""),

@@ -53,6 +53,7 @@ export class ExchangeTimeout extends Error {
   }
 }
 
+const DNSSEC_OK = 0x8000;
 const EDNS_SIZE = 1232; // RFC 9715 / DNS flag day 2020: avoids IP fragmentation
 
 /** Builds a recursive query asking for the AD bit (RFC 6840 5.7) with EDNS0. */
@@ -62,7 +63,8 @@ export function encodeQuery(q: Question, id: number): Uint8Array {
     id,
     flags: packet.RECURSION_DESIRED | packet.AUTHENTIC_DATA,
     questions: [{ name: q.name, type: q.type, class: "IN" }],
-    additionals: [{ type: "OPT", name: ".", udpPayloadSize: EDNS_SIZE, flags: 0 }],
+    // DO (RFC 3225): a validating resolver then reports AD on every answer, denials included.
+    additionals: [{ type: "OPT", name: ".", udpPayloadSize: EDNS_SIZE, flags: DNSSEC_OK }],
   });
 }
 

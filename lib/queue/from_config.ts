@@ -83,6 +83,7 @@ export function createQueueRunner(settings: DeliverySettings, deps: QueueDeps): 
     family: d.family,
     preferIPv6: d.prefer_ipv6,
     lookups: deps.lookups,
+    warn: (m) => deps.log?.warn(m),
   });
   return new QueueRunner({
     spool: deps.spool,

@@ -33,8 +33,10 @@ export interface TransportSettings {
   hosts: string[];
   /** Port for delivery by MX. */
   port: number;
-  /** STARTTLS policy. */
-  tls: "opportunistic" | "require" | "off";
+  /** TLS security level (`tls_policy.ts` in lib/transport says what each means). */
+  tls: "none" | "may" | "encrypt" | "verify" | "dane" | "dane-only";
+  /** Trust anchors for `verify`; empty: the system CA bundle. */
+  tls_ca_file: string;
   /** AUTH user name for smarthosts; empty: no AUTH. */
   username: string;
   /** AUTH password. */
@@ -71,6 +73,8 @@ export interface RouterOptions {
   preferIPv6?: boolean;
   /** Tables for routes with `lookup`. */
   lookups?: RouteLookups;
+  /** Where transports' warnings go. */
+  warn?: (message: string) => void;
 }
 
 /** A route or transport name in the config does not resolve. */
@@ -99,7 +103,8 @@ export const DEFAULT_TRANSPORT: TransportSettings = {
   driver: "smtp",
   hosts: [],
   port: 25,
-  tls: "opportunistic",
+  tls: "may",
+  tls_ca_file: "",
   username: "",
   password: "",
   connect_timeout: 30_000,
@@ -237,6 +242,8 @@ function makeTransport(name: string, s: TransportSettings, o: RouterOptions): Tr
         hosts: s.hosts,
         port: s.port,
         tls: s.tls,
+        caFile: s.tls_ca_file || undefined,
+        warn: o.warn,
         auth: s.username ? { username: s.username, password: s.password } : undefined,
         timeouts: { connect: s.connect_timeout, command: s.command_timeout, data: s.data_timeout },
         maxPerHost: s.max_per_host,

@@ -99,8 +99,17 @@ export class SmtpServer {
   static async start(opts: ServerOptions): Promise<SmtpServer> {
     const c = opts.config;
     let tls: ServerCredentials | null = null;
-    if (c.tls.certificate) {
-      tls = new ServerCredentials(c.tls.certificate, c.tls.private_key, c.tls.min_version);
+    const certs = typeof c.tls.certificate === "string"
+      ? (c.tls.certificate
+        ? [{ certificate: c.tls.certificate, privateKey: c.tls.private_key }]
+        : [])
+      : c.tls.certificate.map((e) => ({
+        certificate: e.certificate,
+        privateKey: e.private_key,
+        names: e.names,
+      }));
+    if (certs.length > 0) {
+      tls = new ServerCredentials(certs, "", c.tls.min_version);
       await tls.load();
     }
     const credentials = c.auth.credentials ? await CredentialStore.open(c.auth.credentials) : null;

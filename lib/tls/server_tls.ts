@@ -1,8 +1,26 @@
-import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
-import type { ByteStream } from "./stream.ts";
-import { duplexOver } from "./duplex.ts";
+import {
+  asn1Time,
+  certDer,
+  errorText,
+  openssl,
+  readCString,
+  SSL_CTRL_GET_CHAIN_CERTS,
+  SSL_CTRL_MODE,
+  SSL_CTRL_SET_MIN_PROTO_VERSION,
+  SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
+  SSL_FILETYPE_PEM,
+  SSL_MODE_RELEASE_BUFFERS,
+  SSL_OP_NO_COMPRESSION,
+  SSL_OP_NO_RENEGOTIATION,
+  subjectLine,
+  TLS1_2_VERSION,
+  TLS1_3_VERSION,
+} from "./_openssl.ts";
 import { TlsError } from "./errors.ts";
-import { tlsSocketStream } from "./tls_stream.ts";
+import { dnsIdMatches } from "./name_check.ts";
+import type { ByteStream } from "./stream.ts";
+import { TlsConnection } from "./tls_conn.ts";
+import { certNames } from "./x509_names.ts";
 
 /** Facts about an established TLS session. */
 export interface TlsSessionInfo {
@@ -12,100 +30,208 @@ export interface TlsSessionInfo {
   sni?: string;
 }
 
-/** Certificate files for the server side, reloadable (SIGHUP). */
-export class ServerCredentials {
-  #certFile: string;
-  #keyFile: string;
-  #minVersion: "TLSv1.2" | "TLSv1.3";
-  #context: SecureContext | null = null;
+/** One server certificate: chain file, key file, and the names it is chosen for by SNI. */
+export interface CertificateFiles {
+  /** PEM file: the certificate, then its intermediates. */
+  certificate: string;
+  /** PEM private key file. */
+  privateKey: string;
+  /** SNI names (`*.example.org` allowed); empty: the certificate's own DNS names. */
+  names?: string[];
+}
 
-  /** Remembers the files; call {@linkcode ServerCredentials.load} before use. */
-  constructor(certFile: string, keyFile: string, minVersion: "TLSv1.2" | "TLSv1.3" = "TLSv1.2") {
-    this.#certFile = certFile;
-    this.#keyFile = keyFile;
+// int (*)(SSL *s, int *alert, void *arg)
+const SNI_CALLBACK = { parameters: ["pointer", "pointer", "pointer"], result: "i32" } as const;
+
+interface LoadedCert {
+  ctx: Deno.PointerValue;
+  names: string[];
+}
+
+/**
+ * Server certificates, reloadable (SIGHUP): one OpenSSL context per certificate, the first one
+ * the default, the others chosen by the client's SNI.
+ */
+export class ServerCredentials {
+  #files: CertificateFiles[];
+  #minVersion: "TLSv1.2" | "TLSv1.3";
+  #certs: LoadedCert[] = [];
+  #sniCallback: Deno.UnsafeCallback<typeof SNI_CALLBACK> | null = null;
+
+  /**
+   * Remembers the files; call {@linkcode ServerCredentials.load} before use. Takes one chain
+   * and key file, or a list of certificates chosen by SNI (the first is the default).
+   */
+  constructor(
+    certificates: string | CertificateFiles[],
+    keyFile = "",
+    minVersion: "TLSv1.2" | "TLSv1.3" = "TLSv1.2",
+  ) {
+    this.#files = typeof certificates === "string"
+      ? [{ certificate: certificates, privateKey: keyFile }]
+      : certificates;
     this.#minVersion = minVersion;
   }
 
   /**
-   * (Re)reads the certificate chain and key. On failure the previous context stays in use.
+   * (Re)reads every certificate chain and key and checks them: the key matches the
+   * certificate, the chain parses, no certificate is expired or not yet valid. On any failure
+   * the previous certificates stay in use.
    *
-   * @throws {TlsError} naming the file when it cannot be read or does not match
+   * @throws {TlsError} naming the file, the certificate and the date
    */
-  async load(): Promise<void> {
-    let cert: string, key: string;
+  load(): Promise<void> {
+    if (this.#files.length === 0) return Promise.reject(new TlsError("No TLS certificate"));
+    const fresh: LoadedCert[] = [];
     try {
-      cert = await Deno.readTextFile(this.#certFile);
-      key = await Deno.readTextFile(this.#keyFile);
+      for (const f of this.#files) fresh.push(this.#loadOne(f));
     } catch (e) {
-      throw new TlsError(`Cannot read TLS files: ${(e as Error).message}`, { cause: e });
+      for (const c of fresh) openssl().ssl.SSL_CTX_free(c.ctx);
+      return Promise.reject(e);
     }
+    const old = this.#certs;
+    this.#certs = fresh;
+    // Sessions hold their own reference to their context: freeing ours is safe.
+    for (const c of old) openssl().ssl.SSL_CTX_free(c.ctx);
+    return Promise.resolve();
+  }
+
+  #loadOne(f: CertificateFiles): LoadedCert {
+    const { ssl, crypto } = openssl();
+    crypto.ERR_clear_error();
+    const ctx = ssl.SSL_CTX_new(ssl.TLS_server_method());
+    if (!ctx) throw new TlsError(`Cannot create a TLS context: ${errorText(crypto)}`);
     try {
-      this.#context = createSecureContext({ cert, key, minVersion: this.#minVersion });
+      const min = this.#minVersion === "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+      ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, min, null);
+      ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_RELEASE_BUFFERS, null);
+      ssl.SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+      const enc = (s: string) => new TextEncoder().encode(s + "\0");
+      if (ssl.SSL_CTX_use_certificate_chain_file(ctx, enc(f.certificate)) !== 1) {
+        throw new TlsError(
+          `Cannot load the certificate chain ${f.certificate}: ${errorText(crypto) || "no PEM"}`,
+        );
+      }
+      const leaf = ssl.SSL_CTX_get0_certificate(ctx);
+      if (ssl.SSL_CTX_use_PrivateKey_file(ctx, enc(f.privateKey), SSL_FILETYPE_PEM) !== 1) {
+        const why = errorText(crypto);
+        if (/mismatch/.test(why)) throw mismatch(f, subjectLine(crypto, leaf));
+        throw new TlsError(
+          `Cannot load the private key ${f.privateKey}: ${why || "no PEM key"}`,
+        );
+      }
+      if (ssl.SSL_CTX_check_private_key(ctx) !== 1) {
+        errorText(crypto);
+        throw mismatch(f, subjectLine(crypto, leaf));
+      }
+      const chain = [leaf];
+      const sk = new BigUint64Array(1);
+      ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_GET_CHAIN_CERTS, 0n, Deno.UnsafePointer.of(sk));
+      const skp = Deno.UnsafePointer.create(sk[0]);
+      const n = skp ? crypto.OPENSSL_sk_num(skp) : 0;
+      for (let i = 0; i < n; i++) chain.push(crypto.OPENSSL_sk_value(skp, i));
+      for (const x of chain) {
+        const notAfter = crypto.X509_get0_notAfter(x);
+        const notBefore = crypto.X509_get0_notBefore(x);
+        if (crypto.X509_cmp_current_time(notAfter) <= 0) {
+          throw new TlsError(
+            `The certificate ${subjectLine(crypto, x)} in ${f.certificate} expired on ${
+              asn1Time(crypto, notAfter)
+            }`,
+          );
+        }
+        if (crypto.X509_cmp_current_time(notBefore) >= 0) {
+          throw new TlsError(
+            `The certificate ${subjectLine(crypto, x)} in ${f.certificate} is not valid before ${
+              asn1Time(crypto, notBefore)
+            }`,
+          );
+        }
+      }
+      let names = f.names ?? [];
+      if (names.length === 0) {
+        const own = certNames(certDer(crypto, leaf));
+        names = own.dnsNames.length > 0 ? own.dnsNames : own.commonNames;
+      }
+      ssl.SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, this.#callback().pointer);
+      return { ctx, names: names.map((n) => n.toLowerCase()) };
     } catch (e) {
-      throw new TlsError(
-        `Cannot use ${this.#certFile} with ${this.#keyFile}: ${(e as Error).message}`,
-        { cause: e },
-      );
+      ssl.SSL_CTX_free(ctx);
+      throw e;
     }
   }
 
-  /** The current secure context. */
-  get context(): SecureContext {
-    if (!this.#context) throw new TlsError("TLS credentials were not loaded");
-    return this.#context;
+  /** The SNI callback: runs inside SSL_do_handshake on this thread; lives as long as we do. */
+  #callback(): Deno.UnsafeCallback<typeof SNI_CALLBACK> {
+    if (this.#sniCallback) return this.#sniCallback;
+    this.#sniCallback = new Deno.UnsafeCallback(
+      SNI_CALLBACK,
+      (s) => {
+        const { ssl } = openssl();
+        const name = readCString(ssl.SSL_get_servername(s, 0)).toLowerCase();
+        const chosen = name ? this.#choose(name) : null;
+        if (chosen) ssl.SSL_set_SSL_CTX(s, chosen.ctx);
+        return 0; // SSL_TLSEXT_ERR_OK: an unknown name gets the default certificate
+      },
+    );
+    return this.#sniCallback;
   }
+
+  #choose(name: string): LoadedCert | null {
+    return this.#certs.find((c) => c.names.includes(name)) ??
+      this.#certs.find((c) => c.names.some((n) => n.startsWith("*.") && dnsIdMatches(n, name))) ??
+      null;
+  }
+
+  /** The default context (the first certificate). */
+  get context(): Deno.PointerValue {
+    const c = this.#certs[0];
+    if (!c) throw new TlsError("TLS credentials were not loaded");
+    return c.ctx;
+  }
+}
+
+function mismatch(f: CertificateFiles, subject: string): TlsError {
+  return new TlsError(
+    `The private key ${f.privateKey} does not match the certificate ${subject} in ${f.certificate}`,
+  );
 }
 
 /**
  * Performs the server side of a TLS handshake on an accepted connection (after STARTTLS's
- * 220). Resolves with the encrypted stream and session facts.
+ * 220). Resolves with the encrypted stream and session facts. On failure or timeout the
+ * connection is closed.
  *
  * @throws {TlsError} when the handshake fails or times out
  */
-export function upgradeServer(
+export async function upgradeServer(
   conn: Deno.Conn,
   creds: ServerCredentials,
   timeoutMs: number,
 ): Promise<{ stream: ByteStream; info: TlsSessionInfo }> {
-  const socket = new TLSSocket(duplexOver(conn), {
-    isServer: true,
-    secureContext: creds.context,
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      try {
-        conn.close();
-      } catch { /* closed */ }
-      reject(new TlsError("TLS handshake timed out"));
-    }, timeoutMs);
-    socket.once("error", (e) => {
-      clearTimeout(timer);
-      socket.destroy();
-      try {
-        conn.close();
-      } catch { /* closed */ }
-      reject(new TlsError(`TLS handshake failed: ${e.message}`, { cause: e }));
-    });
-    socket.once("secure", () => {
-      clearTimeout(timer);
-      const cipher = socket.getCipher();
-      const servername = (socket as unknown as { servername?: string | false }).servername;
-      resolve({
-        stream: tlsSocketStream(socket, conn, { graceful: true }),
-        info: {
-          version: socket.getProtocol() ?? "TLS",
-          cipher: cipher?.standardName ?? cipher?.name ?? "unknown",
-          bits: bitsOf(cipher?.name ?? ""),
-          sni: servername || undefined,
-        },
-      });
-    });
-  });
-}
-
-function bitsOf(cipher: string): number | undefined {
-  const m = /(128|256)/.exec(cipher);
-  if (m) return Number(m[1]);
-  return /CHACHA20/.test(cipher) ? 256 : undefined;
+  const { ssl } = openssl();
+  const s = ssl.SSL_new(creds.context);
+  if (!s) {
+    conn.close();
+    throw new TlsError("Cannot create a TLS session");
+  }
+  const tls = new TlsConnection(conn, s, true);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    tls.close();
+  }, timeoutMs);
+  try {
+    await tls.handshake();
+  } catch (e) {
+    tls.close();
+    throw timedOut ? new TlsError("TLS handshake timed out") : e;
+  } finally {
+    clearTimeout(timer);
+  }
+  const cipher = tls.cipher();
+  return {
+    stream: tls,
+    info: { version: tls.version(), cipher: cipher.name, bits: cipher.bits, sni: tls.servername() },
+  };
 }

@@ -6,7 +6,6 @@
  *
  * @module
  */
-export { type ClientTlsOptions, type ClientTlsSession, upgradeClient } from "./client_tls.ts";
 export { dotStuff } from "./dot_stuff.ts";
 export { SmtpClientError } from "./errors.ts";
 export { HostRetryMemory, type HostRetryOptions } from "./host_retry.ts";
@@ -18,7 +17,7 @@ export {
   SmtpConnection,
   type SmtpTimeouts,
   TlsHandshakeError,
-  type TlsMode,
+  TlsPolicyError,
   type TransactionResult,
 } from "./smtp_connection.ts";
 export { domainOf, SmtpTransport, type SmtpTransportOptions } from "./smtp_transport.ts";
@@ -31,3 +30,4 @@ export {
   type SmtpReply,
   type Transport,
 } from "./types.ts";
+export { TLS_LEVELS, type TlsLevel, tlsLevel } from "./tls_policy.ts";

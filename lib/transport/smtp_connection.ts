@@ -1,6 +1,13 @@
 import type { Recipient } from "../envelope/mod.ts";
-import { type ByteStream, connStream } from "../tls/mod.ts";
-import { upgradeClient } from "./client_tls.ts";
+import {
+  type ByteStream,
+  certNames,
+  type ClientTlsSession,
+  connStream,
+  type TlsaRecord,
+  upgradeClient,
+} from "../tls/mod.ts";
+import { type TlsLevel, tlsRequired } from "./tls_policy.ts";
 import { dotStuff } from "./dot_stuff.ts";
 import { SmtpClientError } from "./errors.ts";
 import { ReplyReader } from "./reply_reader.ts";
@@ -12,9 +19,6 @@ import {
   type RemoteInfo,
   type SmtpReply,
 } from "./types.ts";
-
-/** STARTTLS policy: try and fall back to clear text, insist, or never. */
-export type TlsMode = "opportunistic" | "require" | "off";
 
 /** Time limits in milliseconds (RFC 5321 4.5.3.2 suggests minutes for each). */
 export interface SmtpTimeouts {
@@ -36,8 +40,14 @@ export interface ConnectOptions {
   port: number;
   /** Our name for EHLO/HELO. */
   helo: string;
-  /** STARTTLS policy. */
-  tls: TlsMode;
+  /** TLS security level (DANE levels arrive here with `dane` set, or downgraded). */
+  tls: TlsLevel;
+  /** Trust anchors for `verify` (default the system CA bundle). */
+  caFile?: string;
+  /** Names the certificate must carry under `verify` and DANE-TA: the MX host or smarthost. */
+  referenceNames?: string[];
+  /** DANE: the host's usable TLSA records and their base domain (RFC 7672 2.2.3). */
+  dane?: { records: TlsaRecord[]; baseDomain: string };
   /** Credentials for AUTH PLAIN/LOGIN (smarthosts). */
   auth?: { username: string; password: string };
   /** Time limits. */
@@ -85,12 +95,13 @@ export class SmtpConnection {
   static async open(opts: ConnectOptions): Promise<SmtpConnection> {
     const c = new SmtpConnection(opts);
     try {
-      await c.#start(opts.tls !== "off");
+      await c.#start(opts.tls !== "none");
       return c;
     } catch (e) {
       c.close();
       if (e instanceof SmtpClientError) e.remote ??= { ...c.remote };
-      if (e instanceof TlsHandshakeError && opts.tls === "opportunistic") {
+      // Only `may` falls back to clear text; a failed check never does.
+      if (e instanceof TlsHandshakeError && opts.tls === "may" && !opts.dane) {
         const clear = new SmtpConnection(opts);
         try {
           await clear.#start(false);
@@ -133,8 +144,8 @@ export class SmtpConnection {
     await this.#hello();
     if (useTls && this.extensions.has("STARTTLS")) {
       await this.#starttls();
-    } else if (o.tls === "require") {
-      throw new SmtpClientError(`TLS is required, but ${o.host} did not offer STARTTLS`);
+    } else if (tlsRequired(o.tls) || o.dane) {
+      throw new TlsPolicyError(`TLS is required, but ${o.host} did not offer STARTTLS`);
     }
     if (o.auth) await this.#authenticate(o.auth);
   }
@@ -177,14 +188,18 @@ export class SmtpConnection {
 
   async #starttls(): Promise<void> {
     const o = this.#opts;
+    let session: ClientTlsSession;
     const r = await this.#command("STARTTLS");
     if (r.code !== 220) {
-      if (o.tls === "require") this.#refuse("STARTTLS", r);
+      if (tlsRequired(o.tls) || o.dane) this.#refuse("STARTTLS", r);
       return; // opportunistic: carry on in clear text (RFC 3207 4.1)
     }
     try {
-      const session = await upgradeClient(this.#conn, {
+      session = await upgradeClient(this.#conn, {
         servername: o.host,
+        caFile: o.caFile,
+        referenceNames: o.referenceNames ?? [o.host],
+        dane: o.dane,
         timeout: o.timeouts.command,
       });
       this.#stream = session.stream;
@@ -195,10 +210,51 @@ export class SmtpConnection {
         cause: e,
       });
     }
+    this.#checkPeer(session);
     // RFC 3207 4.2: forget what we knew and say EHLO again.
     const keepHelo = this.remote.heloResponse;
     await this.#hello();
     this.remote.heloResponse = keepHelo;
+  }
+
+  /** Applies the security level to what the handshake showed; throws when it falls short. */
+  #checkPeer(session: ClientTlsSession): void {
+    const o = this.#opts;
+    const who = `${o.host} [${o.ip}]`;
+    const refs = (o.referenceNames ?? [o.host]).join(", ");
+    if (o.dane) {
+      const tlsa = o.dane.records.map((r) => `${r.usage} ${r.selector} ${r.matchingType}`);
+      this.remote.tlsaUsage = o.dane.records.reduce((bits, r) => bits | (1 << r.usage), 0);
+      const m = session.dane;
+      // RFC 7672 3.2.2: DANE-TA also needs the name; our RFC 6125 check on top of OpenSSL's.
+      if (m && session.verify.code === 0 && (m.usage === 3 || session.matchedName)) {
+        this.remote.dane = `dane=ok usage=${m.usage} depth=${m.depth}`;
+        this.remote.verified = true;
+        return;
+      }
+      this.remote.dane = `dane=fail ${session.verify.text}`;
+      throw new TlsPolicyError(
+        `4.7.5 DANE authentication of ${who} failed: no certificate matched TLSA ` +
+          `${o.dane.baseDomain} ${tlsa.join(", ")} (${
+            m ? `name not ${refs}` : session.verify.text
+          }); server sent ${describeLeaf(session)}`,
+      );
+    }
+    if (o.tls !== "verify") return;
+    if (session.verify.code !== 0) {
+      throw new TlsPolicyError(
+        `4.7.5 TLS certificate of ${who} could not be verified: ${session.verify.text}; ` +
+          `server sent ${describeLeaf(session)}`,
+      );
+    }
+    if (!session.matchedName) {
+      throw new TlsPolicyError(
+        `4.7.5 TLS certificate of ${who} does not name ${refs}; server sent ${
+          describeLeaf(session)
+        }`,
+      );
+    }
+    this.remote.verified = true;
   }
 
   async #authenticate(auth: { username: string; password: string }): Promise<void> {
@@ -401,6 +457,26 @@ export class TlsHandshakeError extends SmtpClientError {
   constructor(message: string, opts: { cause?: unknown } = {}) {
     super(message, { connectionLost: true, cause: opts.cause });
     this.name = "TlsHandshakeError";
+  }
+}
+
+/** A TLS security check failed: defer, and never retry this host in clear text. */
+export class TlsPolicyError extends SmtpClientError {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message, { connectionLost: false });
+    this.name = "TlsPolicyError";
+  }
+}
+
+function describeLeaf(s: ClientTlsSession): string {
+  if (s.peerChain.length === 0) return "no certificate";
+  try {
+    const n = certNames(s.peerChain[0]);
+    const names = n.dnsNames.length ? n.dnsNames.map((d) => `DNS:${d}`) : n.commonNames;
+    return `a certificate for ${names.join(", ") || "no name"}`;
+  } catch {
+    return "an unreadable certificate";
   }
 }
 

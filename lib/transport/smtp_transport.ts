@@ -10,7 +10,8 @@ import type { Recipient } from "../envelope/mod.ts";
 import { SmtpClientError } from "./errors.ts";
 import { HostRetryMemory } from "./host_retry.ts";
 import { ConnectionPool } from "./pool.ts";
-import { SmtpConnection, type SmtpTimeouts, type TlsMode } from "./smtp_connection.ts";
+import { SmtpConnection, type SmtpTimeouts, TlsPolicyError } from "./smtp_connection.ts";
+import type { TlsLevel } from "./tls_policy.ts";
 import type {
   DeliverOptions,
   OutboundMessage,
@@ -31,8 +32,12 @@ export interface SmtpTransportOptions {
   hosts?: string[];
   /** Port for MX delivery (default 25). */
   port?: number;
-  /** STARTTLS policy (default opportunistic). */
-  tls?: TlsMode;
+  /** TLS security level (default `may`). */
+  tls?: TlsLevel;
+  /** Trust anchors for `verify` (default the system CA bundle). */
+  caFile?: string;
+  /** Where warnings go (AUTH over an unverified connection), once per host. */
+  warn?: (message: string) => void;
   /** AUTH credentials for smarthosts. */
   auth?: { username: string; password: string };
   /** Time limits (defaults: connect 30 s, command 5 min, data 10 min). */
@@ -64,6 +69,7 @@ export class SmtpTransport implements Transport {
   #timeouts: SmtpTimeouts;
   #pool: ConnectionPool;
   #hostRetry: HostRetryMemory;
+  #warned = new Set<string>();
 
   /** Creates the transport; connections open on demand. */
   constructor(opts: SmtpTransportOptions) {
@@ -102,6 +108,8 @@ export class SmtpTransport implements Transport {
     for (const t of targets) {
       if (pending.length === 0) break;
       const key = `${t.ip}:${t.port}`;
+      // A pooled connection serves only deliveries with the same requirements and name.
+      const poolKey = `${key} ${this.#level()} ${t.host.toLowerCase()}`;
       const waiting = opts.force ? null : this.#hostRetry.waiting(key);
       if (waiting) {
         setLast(`${t.host} [${t.ip}]: host in retry wait after: ${waiting}`, {
@@ -114,7 +122,7 @@ export class SmtpTransport implements Transport {
       }
       let outcome;
       try {
-        outcome = await this.#sendVia(t, key, message, pending);
+        outcome = await this.#sendVia(t, poolKey, message, pending);
       } catch (e) {
         if (!(e instanceof SmtpClientError)) throw e;
         setLast(e.message, { host: t.host, ip: t.ip, port: t.port, ...e.remote });
@@ -149,16 +157,38 @@ export class SmtpTransport implements Transport {
     }
   }
 
-  #open(t: Target): Promise<SmtpConnection> {
-    return SmtpConnection.open({
+  #level(): TlsLevel {
+    return this.#o.tls ?? "may";
+  }
+
+  async #open(t: Target): Promise<SmtpConnection> {
+    const level = this.#level();
+    if (level === "dane-only") {
+      // Never a silent downgrade: without TLSA lookups a DANE requirement cannot be met.
+      throw new TlsPolicyError(
+        `4.7.5 DANE required for ${t.host}, but TLSA lookups are not available`,
+      );
+    }
+    const conn = await SmtpConnection.open({
       host: t.host,
       ip: t.ip,
       port: t.port,
       helo: this.#o.helo,
-      tls: this.#o.tls ?? "opportunistic",
+      // DANE levels without TLSA support for this host: `dane` is opportunistic.
+      tls: level === "dane" ? "may" : level,
+      caFile: this.#o.caFile,
+      referenceNames: [t.host],
       auth: this.#o.auth,
       timeouts: this.#timeouts,
     });
+    if (this.#o.auth && !conn.remote.verified && !this.#warned.has(t.host)) {
+      this.#warned.add(t.host);
+      this.#o.warn?.(
+        `transport ${this.name}: AUTH to ${t.host} over a connection whose certificate was not ` +
+          `verified (tls = "${level}"; set tls = "verify" for smarthosts)`,
+      );
+    }
+    return conn;
   }
 
   /** The hosts to try in order: smarthosts, an address literal, or the domain's MX. */

@@ -36,6 +36,12 @@ export interface RemoteInfo {
   dsn?: boolean;
   /** TLS protocol and cipher when STARTTLS succeeded, for example `TLSv1.3:TLS_AES_256_GCM_SHA384`. */
   tls?: string;
+  /** The certificate passed the level's checks (verify, DANE). */
+  verified?: boolean;
+  /** DANE outcome, for example `dane=ok usage=3 depth=0`. */
+  dane?: string;
+  /** The usages among the host's TLSA records, bit n for usage n (`tls_out_tlsa_usage`). */
+  tlsaUsage?: number;
 }
 
 /** The outcome of one recipient's delivery attempt. */
