@@ -53,7 +53,7 @@ export interface QueueDeps {
   /** Lookup tables for routes with `lookup` (lib/lookup's LookupRegistry). */
   lookups?: RouteLookups;
   /** Called for every delivery outcome (event hooks). */
-  onEvent?: (event: DeliveryEvent) => void;
+  onEvent?: (event: DeliveryEvent) => unknown;
 }
 
 /**

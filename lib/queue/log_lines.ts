@@ -1,14 +1,7 @@
-import type { RecipientResult } from "../transport/mod.ts";
+import type { DeliveryEvent, QueueLog } from "./types.ts";
 
-/** The part of lib/log's Logger the queue writes to. */
-export interface QueueLog {
-  /** A normal event line. */
-  info(text: string, fields?: Record<string, unknown>): void;
-  /** Something an admin should look at. */
-  warn(text: string, fields?: Record<string, unknown>): void;
-  /** An alert: mail cannot go on as it should (warn is used when missing). */
-  error?(text: string, fields?: Record<string, unknown>): void;
-}
+export type { QueueLog };
+import type { RecipientResult } from "../transport/mod.ts";
 
 /** Logs nothing (when no logger is given). */
 export const silentLog: QueueLog = { info() {}, warn() {} };
@@ -86,4 +79,22 @@ export function logBounce(
 /** Every recipient is done: the message leaves the queue. */
 export function logCompleted(log: QueueLog, id: string): void {
   log.info(`${id} Completed`, { event: "completed", id });
+}
+
+/** Writes the log line of one outcome (`=>`, `==`, `**`, a notice, `Completed`). */
+export function logEvent(log: QueueLog, e: DeliveryEvent): void {
+  switch (e.kind) {
+    case "delivered":
+      return logDelivered(log, e.id, e.transport, e.result);
+    case "deferred":
+      return logDeferred(log, e.id, e.transport, e.result, e.next ?? 0);
+    case "failed":
+      return logFailed(log, e.id, e.transport, e.result);
+    case "bounce":
+    case "warning":
+    case "success":
+      return logBounce(log, e.id, e.original, e.to, e.kind);
+    case "completed":
+      return logCompleted(log, e.id);
+  }
 }

@@ -1,67 +1,69 @@
-import { type DsnAction, type ReportedRecipient, wantsNotice } from "../bounce/mod.ts";
-import {
-  BodyMismatchError,
-  envelopeMutations,
-  type Mutation,
-  removeFinished,
-} from "../spool/mod.ts";
-import type { Envelope, Recipient } from "../envelope/mod.ts";
-import { domainOf, type OutboundMessage, type RecipientResult } from "../transport/mod.ts";
-import {
-  logBounce,
-  logCompleted,
-  logDeferred,
-  logDelivered,
-  logFailed,
-  type QueueLog,
-  silentLog,
-} from "./log_lines.ts";
-import { holdLease, LEASE_MS, type QueueRequest, releaseLease, takeRequests } from "./control.ts";
-import { dueForWarning, queueNotice, warnedKey } from "./notices.ts";
-import { recordResults } from "./outcomes.ts";
+import type { Envelope } from "../envelope/mod.ts";
+import { logEvent, type QueueLog, silentLog } from "./log_lines.ts";
+import type { QueueRequest } from "./control.ts";
+import { ControlLoop } from "./control_loop.ts";
+import { MessageDelivery, type Outcome } from "./delivery.ts";
 import { RetrySchedule } from "./retry_rules.ts";
+import { QueueSchedule } from "./schedule.ts";
 import type { DeliveryEvent, QueueRunnerOptions, RunSummary } from "./types.ts";
 import { KeyedSemaphore, Semaphore } from "./semaphore.ts";
+
+/** How often a held outcome's commit is tried again. */
+const HELD_RETRY_MS = 1000;
 
 /**
  * Delivers what the spool holds: each recipient when due, by its route, with retry rules,
  * bounces for failures, and the message removed once every recipient is delivered or
  * failed and bounced. State changes are committed before they count, so a crash at any point
  * leads to a retry (at least once), never to a loss, and a delivered recipient is never sent
- * again.
+ * again. Its parts: {@linkcode QueueSchedule} (when), {@linkcode MessageDelivery} (how),
+ * {@linkcode ControlLoop} (requests from the CLI); this class is their lifecycle.
  */
 export class QueueRunner {
   #o: QueueRunnerOptions;
-  #retry: RetrySchedule;
   #log: QueueLog;
   #now: () => number;
-  #global: Semaphore;
-  #perDomain: KeyedSemaphore;
+  #schedule: QueueSchedule;
+  #delivery: MessageDelivery;
+  #control: ControlLoop;
   #inFlight = new Map<string, Promise<void>>();
   #running = false;
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
+  #controlDone: Promise<void> | null = null;
   #summary: RunSummary = emptySummary();
-  #due = new Map<string, number>();
-  #lastScan = -Infinity;
-  #nextWake = Infinity;
-  #control: Promise<void> | null = null;
-  #wakeControl: (() => void) | null = null;
   /**
    * Outcomes of deliveries that were made but could not be committed (a full disk): kept here
    * and committed again, never delivered again. While any is held, no new delivery starts.
    */
-  #held = new Map<string, HeldOutcome>();
+  #held = new Map<string, Outcome>();
   #commitFailing = false;
 
   /** Creates a runner; nothing happens until {@linkcode QueueRunner.start} or a run call. */
   constructor(opts: QueueRunnerOptions) {
     this.#o = opts;
-    this.#retry = opts.retry ?? new RetrySchedule();
     this.#log = opts.log ?? silentLog;
     this.#now = opts.now ?? Date.now;
-    this.#global = new Semaphore(opts.concurrency ?? 20);
-    this.#perDomain = new KeyedSemaphore(opts.maxPerDomain ?? 10);
+    this.#schedule = new QueueSchedule(this.#now, () => this.#wake?.());
+    this.#control = new ControlLoop(opts.spool, this.#log);
+    this.#delivery = new MessageDelivery({
+      spool: opts.spool,
+      router: opts.router,
+      retry: opts.retry ?? new RetrySchedule(),
+      hostname: opts.hostname,
+      now: this.#now,
+      delayWarning: opts.delayWarning ?? 0,
+      global: new Semaphore(opts.concurrency ?? 20),
+      perDomain: new KeyedSemaphore(opts.maxPerDomain ?? 10),
+      report: (e) => this.#report(e),
+      emit: (e) => this.#emit(e),
+      queued: (id) => {
+        this.#schedule.due.set(id, 0);
+        if (this.#running) this.notify(id);
+      },
+      alert: (text, fields) => this.#alert(text, fields),
+      log: this.#log,
+    });
   }
 
   /**
@@ -72,7 +74,7 @@ export class QueueRunner {
     if (this.#running) return;
     this.#running = true;
     this.#loop = this.#run();
-    this.#control = this.#serveControl();
+    this.#controlDone = this.#control.run(() => this.#running, (r) => this.#serveRequest(r));
   }
 
   #serveRequest(req: QueueRequest): void {
@@ -87,32 +89,6 @@ export class QueueRunner {
     }
   }
 
-  /** Renews the lease and takes CLI requests about once a second. */
-  async #serveControl(): Promise<void> {
-    const spool = this.#o.spool;
-    let renewed = 0;
-    while (this.#running) {
-      try {
-        if (Date.now() - renewed > LEASE_MS / 3) {
-          await holdLease(spool);
-          renewed = Date.now();
-        }
-        for (const req of await takeRequests(spool)) this.#serveRequest(req);
-      } catch (e) {
-        this.#log.warn(`queue control error: ${(e as Error).message}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000);
-        this.#wakeControl = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.#wakeControl = null;
-    }
-    await releaseLease(spool).catch(() => {});
-  }
-
   /**
    * Stops the loop and waits for deliveries in flight; after `timeout` ms (if given) it cuts
    * the connections still busy, so those recipients are recorded as deferred (and sent again
@@ -121,9 +97,9 @@ export class QueueRunner {
   async stop(opts: { timeout?: number } = {}): Promise<void> {
     this.#running = false;
     this.#wake?.();
-    this.#wakeControl?.();
+    this.#control.wake();
     await this.#loop;
-    await this.#control;
+    await this.#controlDone;
     const inFlight = Promise.all(this.#inFlight.values());
     if (opts.timeout !== undefined) {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -153,33 +129,9 @@ export class QueueRunner {
    */
   async remove(id: string, opts: { bounce?: boolean } = {}): Promise<boolean> {
     await this.#inFlight.get(id);
-    const env = await this.#o.spool.get(id);
-    if (!env) return false;
-    const open = env.recipients.filter((r) => r.status === "pending" || r.status === "deferred");
-    const notify = opts.bounce
-      ? open.filter((r) => wantsNotice(env, r, "failed")).map((r) => ({
-        recipient: r,
-        result: {
-          address: r.address,
-          status: "failed" as const,
-          diagnostic: `Message removed from the queue by the administrator` +
-            (r.lastError ? `; last error: ${r.lastError}` : ""),
-        },
-      }))
-      : [];
-    for (const r of open) r.status = "failed";
-    if (notify.length > 0) await this.#bounce(env, notify, "failed", envelopeMutations(env));
-    await this.#o.spool.remove(id, [{
-      key: warnedKey(this.#o.spool, id),
-      value: undefined,
-      bytes: 64,
-    }]);
-    this.#due.delete(id);
-    this.#log.info(`${id} removed by the administrator${notify.length ? " (bounced)" : ""}`, {
-      event: "removed",
-      id,
-    });
-    return true;
+    const removed = await this.#delivery.remove(id, opts.bounce ?? false);
+    if (removed) this.#schedule.delete(id);
+    return removed;
   }
 
   /** A new message is in the spool: deliver it now rather than at the next scan. */
@@ -202,19 +154,19 @@ export class QueueRunner {
 
   async #run(): Promise<void> {
     const interval = this.#o.interval ?? 60_000;
+    const schedule = this.#schedule;
     while (this.#running) {
       try {
         // A full look at the spool every interval; in between, the in-memory schedule.
-        if (this.#now() - this.#lastScan >= interval) await this.#scan();
+        if (this.#now() - schedule.lastScan >= interval) await schedule.scan(this.#o.spool);
         this.#startDue(false);
       } catch (e) {
         this.#log.warn(`queue runner error: ${(e as Error).message}`);
       }
       if (!this.#running) break;
-      let next = this.#lastScan + interval;
-      for (const [id, at] of this.#due) if (!this.#inFlight.has(id)) next = Math.min(next, at);
+      let next = schedule.nextTime(interval, (id) => this.#inFlight.has(id));
       if (this.#held.size > 0) next = Math.min(next, this.#now() + HELD_RETRY_MS);
-      this.#nextWake = next;
+      schedule.nextWake = next;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(50, next - this.#now()));
         this.#wake = () => {
@@ -226,51 +178,19 @@ export class QueueRunner {
     }
   }
 
-  /** Rebuilds the schedule (message id to earliest due time) from the spool. */
-  async #scan(): Promise<void> {
-    const fresh = new Map<string, number>();
-    for await (const env of this.#o.spool.list()) fresh.set(env.id, dueAt(env));
-    this.#due = fresh;
-    this.#lastScan = this.#now();
-  }
-
   /** Starts delivery of every scheduled message that is due (or all, forced). */
   #startDue(force: boolean, rescan = false): Promise<void>[] {
     if (rescan) {
       // A flush request: look at the whole spool first, then force everything.
-      this.#scan().then(
+      this.#schedule.scan(this.#o.spool).then(
         () => this.#running && this.#startDue(force),
         (e) => this.#log.warn(`queue scan failed: ${(e as Error).message}`),
       );
       return [];
     }
-    const now = this.#now();
-    const work: Promise<void>[] = [];
-    if (this.#held.size > 0) {
-      // Commits fail: only try to record what was delivered; start nothing new.
-      for (const id of this.#held.keys()) work.push(this.#deliver(id, false));
-      return work;
-    }
-    for (const [id, at] of this.#due) if (force || at <= now) work.push(this.#deliver(id, force));
-    return work;
-  }
-
-  /** Schedules another try at committing a held outcome, waking the loop for it. */
-  #retryLater(id: string): void {
-    const at = this.#now() + HELD_RETRY_MS;
-    this.#due.set(id, at);
-    if (at < this.#nextWake) this.#wake?.();
-  }
-
-  /** Keeps the schedule up to date after a delivery; wakes the loop for an earlier time. */
-  #track(id: string, env: Envelope | null): void {
-    if (!env) {
-      this.#due.delete(id);
-      return;
-    }
-    const at = dueAt(env);
-    this.#due.set(id, at);
-    if (at < this.#nextWake) this.#wake?.();
+    // While commits fail, only try to record what was delivered; start nothing new.
+    const ids = this.#held.size > 0 ? [...this.#held.keys()] : this.#schedule.dueNow(force);
+    return ids.map((id) => this.#deliver(id, force));
   }
 
   async #counted(fn: () => Promise<void>): Promise<RunSummary> {
@@ -289,7 +209,7 @@ export class QueueRunner {
   /** A full pass: look at the whole spool, deliver what is due (or everything, forced). */
   #pass(force: boolean): Promise<RunSummary> {
     return this.#counted(async () => {
-      await this.#scan();
+      await this.#schedule.scan(this.#o.spool);
       await Promise.all(this.#startDue(force));
     });
   }
@@ -301,107 +221,27 @@ export class QueueRunner {
     // While outcomes cannot be recorded, nothing new is sent (the next scan finds it later).
     if (this.#held.size > 0 && !this.#held.has(id)) return Promise.resolve();
     const held = this.#held.get(id);
-    const work = held ? this.#record(id, held) : this.#deliverMessage(id, force);
+    const work = held ? this.#record(id, held) : this.#sendAndRecord(id, force);
     const p = work.then((env) => {
       this.#inFlight.delete(id);
-      if (this.#held.has(id)) this.#retryLater(id);
-      else this.#track(id, env);
+      if (this.#held.has(id)) this.#schedule.set(id, this.#now() + HELD_RETRY_MS);
+      else this.#schedule.track(id, env);
     }, (e) => {
       // A spool problem, not a delivery outcome: log it and look again in a minute.
       this.#inFlight.delete(id);
-      this.#due.set(id, this.#now() + 60_000);
+      this.#schedule.due.set(id, this.#now() + 60_000);
       this.#log.warn(`${id} queue error: ${(e as Error).message ?? e}`);
     });
     this.#inFlight.set(id, p);
     return p;
   }
 
-  /** Delivers the due recipients; resolves to the envelope left, or null when it is gone. */
-  async #deliverMessage(id: string, force: boolean): Promise<Envelope | null> {
-    const spool = this.#o.spool;
-    const env = await spool.get(id);
-    if (!env) return null;
-    if (env.frozen) return env;
+  /** Sends, then records; resolves to the envelope left, or null when the message is gone. */
+  async #sendAndRecord(id: string, force: boolean): Promise<Envelope | null> {
+    const sent = await this.#delivery.send(id, force);
+    if (sent === null || !("events" in sent)) return sent;
     this.#summary.messages++;
-    const now = this.#now();
-    const due = env.recipients.filter((r) =>
-      (r.status === "pending" || r.status === "deferred") && (force || r.nextAttempt <= now)
-    );
-    const failures: ReportedRecipient[] = [];
-    const successes: ReportedRecipient[] = [];
-    let dirty = false;
-    if (due.length > 0) {
-      // The body is checked against the envelope as it is read: a mismatch (chunks missing)
-      // stops the transfer before the final dot, and the message is frozen below.
-      let broken: BodyMismatchError | null = null;
-      const message: OutboundMessage = {
-        envelope: env,
-        body: () => watchBody(spool.body(id, env), (e) => broken ??= e),
-      };
-      const { groups, unrouted, unresolved } = await this.#o.router.plan(due);
-      if (unresolved.length > 0) {
-        const results = unresolved.map((u): RecipientResult => ({
-          address: u.recipient.address,
-          status: "deferred",
-          diagnostic: u.error,
-        }));
-        dirty ||= this.#apply(
-          env,
-          unresolved.map((u) => u.recipient),
-          results,
-          "-",
-          failures,
-          successes,
-        );
-      }
-      for (const r of unrouted) {
-        const result: RecipientResult = {
-          address: r.address,
-          status: "failed",
-          diagnostic: `No route for domain ${domainOf(r.address)}`,
-        };
-        failures.push({ recipient: r, result });
-        this.#report({ kind: "failed", id, transport: "-", result });
-      }
-      let saving = Promise.resolve();
-      await Promise.all(groups.map(async (g) => {
-        const domain = domainOf(g.recipients[0].address);
-        // Domain slot first: waiting for a busy domain must not hold a global slot.
-        const releaseDomain = await this.#perDomain.acquire(domain);
-        const releaseGlobal = await this.#global.acquire();
-        let results: RecipientResult[];
-        try {
-          results = await g.transport.deliver(message, g.recipients, { force });
-        } catch (e) {
-          results = g.recipients.map((r) => ({
-            address: r.address,
-            status: "deferred",
-            diagnostic: `Transport ${g.transport.name} failed: ${(e as Error).message}`,
-          }));
-        } finally {
-          releaseDomain();
-          releaseGlobal();
-        }
-        const changed = this.#apply(
-          env,
-          g.recipients,
-          results,
-          g.transport.name,
-          failures,
-          successes,
-        );
-        dirty ||= changed;
-        // With several groups, commit each one's deliveries at once so that a crash while
-        // the others run cannot send them again; a lone group is committed by #finish.
-        // A failed save here is not fatal: #finish commits the whole envelope (or holds it).
-        if (changed && groups.length > 1) {
-          saving = saving.then(() => spool.update(env)).catch(() => {});
-        }
-        await saving;
-      }));
-      if (broken) return await this.#freeze(env, broken);
-    }
-    return await this.#record(id, { env, failures, successes, dirty });
+    return await this.#record(id, sent);
   }
 
   /**
@@ -410,18 +250,13 @@ export class QueueRunner {
    * second time because its "delivered" could not be written. Resolves to the envelope left,
    * or null when the message is done.
    */
-  async #record(id: string, outcome: HeldOutcome): Promise<Envelope | null> {
+  async #record(id: string, outcome: Outcome): Promise<Envelope | null> {
     try {
-      const done = await this.#finish(
-        outcome.env,
-        outcome.failures,
-        outcome.successes,
-        outcome.dirty,
-      );
+      const done = await this.#delivery.record(outcome);
       this.#held.delete(id);
       if (this.#held.size === 0 && this.#commitFailing) {
         this.#commitFailing = false;
-        this.#lastScan = -Infinity; // look at the whole spool again: new mail waited
+        this.#schedule.lastScan = -Infinity; // look at the whole spool again: new mail waited
         this.#log.info("spool commits work again: delivery outcomes recorded, deliveries resume", {
           event: "spool_writable",
         });
@@ -442,190 +277,42 @@ export class QueueRunner {
     }
   }
 
-  /**
-   * Stops delivering a message whose body does not match its envelope: sending it would send
-   * a truncated or altered message. It stays in the spool, marked, for an admin.
-   */
-  async #freeze(env: Envelope, e: BodyMismatchError): Promise<Envelope> {
-    env.frozen = e.message;
-    this.#alert(`${env.id} frozen: ${e.message}; not sent (see relay queue show)`, {
-      event: "frozen",
-      id: env.id,
-    });
-    await this.#o.spool.update(env);
-    return env;
-  }
-
   #alert(text: string, fields?: Record<string, unknown>): void {
     if (this.#log.error) this.#log.error(text, fields);
     else this.#log.warn(text, fields);
   }
 
-  /** Logs, counts and hands on one outcome: every log line of the queue is written here. */
+  /** Logs and counts one outcome: every log line of the queue is written here. */
   #report(e: DeliveryEvent): void {
-    switch (e.kind) {
-      case "delivered":
-        this.#summary.delivered++;
-        logDelivered(this.#log, e.id, e.transport, e.result);
-        break;
-      case "deferred":
-        this.#summary.deferred++;
-        logDeferred(this.#log, e.id, e.transport, e.result, e.next ?? 0);
-        break;
-      case "failed":
-        this.#summary.failed++;
-        logFailed(this.#log, e.id, e.transport, e.result);
-        break;
-      case "bounce":
-      case "warning":
-      case "success":
-        this.#summary.bounces++;
-        logBounce(this.#log, e.id, e.original, e.to, e.kind);
-        break;
-      case "completed":
-        logCompleted(this.#log, e.id);
-        break;
-    }
-    try {
-      this.#o.onEvent?.(e);
-    } catch (err) {
-      this.#log.warn(`event hook failed: ${(err as Error).message}`);
-    }
-  }
-
-  /** Records results on the recipients; failures are collected for one bounce. */
-  #apply(
-    env: Envelope,
-    recipients: Recipient[],
-    results: RecipientResult[],
-    transport: string,
-    failures: ReportedRecipient[],
-    successes: ReportedRecipient[],
-  ): boolean {
-    const rec = recordResults(env, recipients, results, {
-      transport,
-      now: this.#now(),
-      retry: this.#retry,
-    });
-    for (const e of rec.events) this.#report(e);
-    failures.push(...rec.failures);
-    successes.push(...rec.successes);
-    return rec.changed;
+    countEvent(this.#summary, e);
+    logEvent(this.#log, e);
   }
 
   /**
-   * Marks failures together with their bounce (one atomic commit), sends a delay warning when
-   * due, and removes the message once every recipient is done. Safe to call again after a
-   * failed commit: the lists of recipients whose notice was committed are emptied.
+   * Hands a committed outcome to the `onEvent` hook, asynchronously: a hook that throws or
+   * rejects is logged, never fatal, and never delays delivery.
    */
-  async #finish(
-    env: Envelope,
-    failures: ReportedRecipient[],
-    successes: ReportedRecipient[],
-    dirty: boolean,
-  ): Promise<boolean> {
-    const spool = this.#o.spool;
-    for (const f of failures) f.recipient.status = "failed";
-    const notify = failures.filter((f) => wantsNotice(env, f.recipient, "failed"));
-    const done = env.recipients.every((r) => r.status === "delivered" || r.status === "failed");
-    let saved = false;
-    if (notify.length > 0) {
-      await this.#bounce(env, notify, "failed", envelopeMutations(env));
-      failures.length = 0;
-      saved = true;
-    }
-    if (successes.length > 0) {
-      await this.#bounce(env, successes, "relayed", envelopeMutations(env));
-      successes.length = 0;
-      saved = true;
-    }
-    if (!saved && (failures.length > 0 || dirty) && !done) await spool.update(env);
-    // Removal is the commit that records the last deliveries when the message is done.
-    if (done) {
-      await removeFinished(spool, env, [{
-        key: warnedKey(spool, env.id),
-        value: undefined,
-        bytes: 64,
-      }]);
-      this.#report({ kind: "completed", id: env.id });
-      return true;
-    }
-    await this.#maybeWarn(env);
-    return false;
-  }
-
-  async #maybeWarn(env: Envelope): Promise<void> {
-    const now = this.#now();
-    const waiting = await dueForWarning(this.#o.spool, env, this.#o.delayWarning ?? 0, now);
-    if (waiting.length === 0) return;
-    await this.#bounce(env, waiting, "delayed", [{
-      key: warnedKey(this.#o.spool, env.id),
-      value: now,
-      bytes: 64,
-    }]);
-  }
-
-  async #bounce(
-    env: Envelope,
-    recipients: ReportedRecipient[],
-    action: DsnAction,
-    extra: Mutation[],
-  ): Promise<void> {
-    const id = await queueNotice(this.#o.spool, env, recipients, {
-      action,
-      hostname: this.#o.hostname,
-      now: this.#now(),
-      extra,
-      willRetryUntil: action === "delayed"
-        ? this.#retry.giveUpAt(domainOf(recipients[0].recipient.address), env.received)
-        : undefined,
+  #emit(e: DeliveryEvent): void {
+    const hook = this.#o.onEvent;
+    if (!hook) return;
+    queueMicrotask(() => {
+      try {
+        Promise.resolve(hook(e)).catch((err) =>
+          this.#log.warn(`event hook failed on ${e.kind} ${e.id}: ${(err as Error).message}`)
+        );
+      } catch (err) {
+        this.#log.warn(`event hook failed on ${e.kind} ${e.id}: ${(err as Error).message}`);
+      }
     });
-    this.#report({
-      kind: action === "failed" ? "bounce" : action === "delayed" ? "warning" : "success",
-      id,
-      original: env.id,
-      to: env.sender,
-    });
-    this.#due.set(id, 0);
-    if (this.#running) this.notify(id);
   }
 }
 
-/** How often a held outcome's commit is tried again. */
-const HELD_RETRY_MS = 1000;
-
-/** A delivery's outcome that has still to be committed. */
-interface HeldOutcome {
-  env: Envelope;
-  failures: ReportedRecipient[];
-  successes: ReportedRecipient[];
-  dirty: boolean;
-}
-
-/** Passes a body through, telling `onMismatch` when the spool says it is not the one stored. */
-async function* watchBody(
-  body: AsyncIterable<Uint8Array>,
-  onMismatch: (e: BodyMismatchError) => void,
-): AsyncGenerator<Uint8Array> {
-  try {
-    yield* body;
-  } catch (e) {
-    if (e instanceof BodyMismatchError) onMismatch(e);
-    throw e;
-  }
-}
-
-/**
- * When a message next needs attention: its earliest open recipient, or now when all are done;
- * never for a frozen message.
- */
-function dueAt(env: Envelope): number {
-  if (env.frozen) return Infinity;
-  let at = Infinity;
-  for (const r of env.recipients) {
-    if (r.status === "pending" || r.status === "deferred") at = Math.min(at, r.nextAttempt);
-  }
-  return at === Infinity ? 0 : at;
+/** Adds an outcome to the counts of a pass. */
+function countEvent(s: RunSummary, e: DeliveryEvent): void {
+  if (e.kind === "delivered") s.delivered++;
+  else if (e.kind === "deferred") s.deferred++;
+  else if (e.kind === "failed") s.failed++;
+  else if (e.kind !== "completed") s.bounces++;
 }
 
 function emptySummary(): RunSummary {

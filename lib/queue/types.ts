@@ -1,7 +1,6 @@
 import type { Router } from "../router/mod.ts";
 import type { Spool } from "../spool/mod.ts";
 import type { RecipientResult } from "../transport/mod.ts";
-import type { QueueLog } from "./log_lines.ts";
 import type { RetrySchedule } from "./retry_rules.ts";
 
 /** Settings of the queue runner (`[queue]`, `[[retry]]`). */
@@ -29,7 +28,7 @@ export interface QueueRunnerOptions {
   /** Close the router's transports in `stop()` (when the runner built them). */
   closeRouter?: boolean;
   /** Called for every outcome (for event hooks: webhooks, commands, metrics). */
-  onEvent?: (event: DeliveryEvent) => void;
+  onEvent?: (event: DeliveryEvent) => unknown;
 }
 
 /** One delivery outcome, as given to `onEvent`. */
@@ -57,4 +56,14 @@ export interface RunSummary {
   failed: number;
   /** Bounces and delay warnings queued. */
   bounces: number;
+}
+
+/** The part of lib/log's Logger the queue writes to. */
+export interface QueueLog {
+  /** A normal event line. */
+  info(text: string, fields?: Record<string, unknown>): void;
+  /** Something an admin should look at. */
+  warn(text: string, fields?: Record<string, unknown>): void;
+  /** An alert: mail cannot go on as it should (warn is used when missing). */
+  error?(text: string, fields?: Record<string, unknown>): void;
 }
