@@ -81,3 +81,44 @@ relayTest(
     ok.close();
   },
 );
+
+relayTest(
+  "reserved connection slots keep trusted clients in when strangers fill the rest",
+  `[server]
+max_connections = 6
+reserved_connections = 2
+trusted_networks = ["127.0.0.1/32"]
+[[listen]]
+address = "127.0.0.1:0"
+[[listen]]
+address = "[::1]:0"`,
+  async (r) => {
+    const v6 = r.server.addresses.find((a) => a.hostname === "::1")!.port;
+    const open: RawClient[] = [];
+    try {
+      // Strangers (::1 is not trusted here) get the four unreserved slots, then 421.
+      for (let i = 0; i < 4; i++) {
+        const c = await RawClient.connect(v6, "::1");
+        open.push(c);
+        assertMatch((await c.replies(1))[0] ?? "", /^220 /);
+      }
+      const excess = await RawClient.connect(v6, "::1");
+      open.push(excess);
+      assertEquals(await excess.replies(1), [
+        "421 4.7.0 relay.test Too many connections, try again later",
+      ]);
+      // A trusted client takes the reserved slots, up to max_connections.
+      for (let i = 0; i < 2; i++) {
+        const t = await RawClient.connect(r.port);
+        open.push(t);
+        assertMatch((await t.replies(1))[0] ?? "", /^220 /);
+      }
+      const full = await RawClient.connect(r.port);
+      open.push(full);
+      assertMatch((await full.replies(1))[0] ?? "", /^421 /);
+      await r.waitLog(/refused: too many connections \(4, 2 reserved/);
+    } finally {
+      for (const c of open) c.close();
+    }
+  },
+);

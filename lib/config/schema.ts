@@ -18,7 +18,12 @@ const server = z.strictObject({
   reverse_dns: z.boolean().default(true),
   max_connections: z.int().positive().default(1000),
   max_connections_per_ip: z.int().positive().default(50),
+  /** Of max_connections, slots only trusted clients and submission listeners may take. */
+  reserved_connections: z.int().min(0).default(50),
   shutdown_timeout: duration.prefault("30s"),
+}).refine((s) => s.reserved_connections < s.max_connections, {
+  message: "must be less than max_connections",
+  path: ["reserved_connections"],
 });
 
 const smtp = z.strictObject({
