@@ -1,5 +1,6 @@
 import type { BodyWriter, MailDsn, Recipient } from "../spool/mod.ts";
 import type { DmarcCheck, SpfCheck } from "../senderauth/mod.ts";
+import type { BareNewlineFilter } from "../smtp/mod.ts";
 
 /** One mail transaction: from MAIL FROM to the end of DATA/BDAT LAST, or RSET. */
 export interface Transaction {
@@ -19,8 +20,8 @@ export interface Transaction {
   discarded?: number;
   /** A predata or data ACL said `discard`: the message is accepted and thrown away. */
   discard?: boolean;
-  /** BDAT state: chunks received so far. */
-  bdat?: { body: BodyWriter; id: string; headerLength: number };
+  /** BDAT state: chunks received so far; `newlines` applies bare_newline across chunks. */
+  bdat?: { body: BodyWriter; id: string; headerLength: number; newlines: BareNewlineFilter };
 }
 
 /** Creates a new transaction for a sender. */
