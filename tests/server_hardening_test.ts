@@ -81,3 +81,113 @@ relayTest(
     ok.close();
   },
 );
+
+relayTest(
+  "reserved connection slots keep trusted clients in when strangers fill the rest",
+  `[server]
+max_connections = 6
+reserved_connections = 2
+trusted_networks = ["127.0.0.1/32"]
+[[listen]]
+address = "127.0.0.1:0"
+[[listen]]
+address = "[::1]:0"`,
+  async (r) => {
+    const v6 = r.server.addresses.find((a) => a.hostname === "::1")!.port;
+    const open: RawClient[] = [];
+    try {
+      // Strangers (::1 is not trusted here) get the four unreserved slots, then 421.
+      for (let i = 0; i < 4; i++) {
+        const c = await RawClient.connect(v6, "::1");
+        open.push(c);
+        assertMatch((await c.replies(1))[0] ?? "", /^220 /);
+      }
+      const excess = await RawClient.connect(v6, "::1");
+      open.push(excess);
+      assertEquals(await excess.replies(1), [
+        "421 4.7.0 relay.test Too many connections, try again later",
+      ]);
+      // A trusted client takes the reserved slots, up to max_connections.
+      for (let i = 0; i < 2; i++) {
+        const t = await RawClient.connect(r.port);
+        open.push(t);
+        assertMatch((await t.replies(1))[0] ?? "", /^220 /);
+      }
+      const full = await RawClient.connect(r.port);
+      open.push(full);
+      assertMatch((await full.replies(1))[0] ?? "", /^421 /);
+      await r.waitLog(/refused: too many connections \(4, 2 reserved/);
+    } finally {
+      for (const c of open) c.close();
+    }
+  },
+);
+
+const SMUGGLES = [
+  "\n.\n",
+  "\n.\r\n",
+  "\r\n.\n",
+  "\r.\r",
+  "\r.\n",
+  "\r.\r\n",
+  "\r\n.\r",
+  "\n.\r",
+  "\r\n.\r\r\n",
+  "\n\r\n.\r\n",
+];
+
+/** One BDAT LAST message with `smuggle` inside; returns the reply to the chunk. */
+async function bdat(c: RawClient, smuggle: string, split: boolean): Promise<string> {
+  const body = `Subject: one\r\n\r\nbody${smuggle}MAIL FROM:<evil@example.com>\r\nend\r\n`;
+  await c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n");
+  assertEquals((await c.replies(2)).map((l) => l.slice(0, 3)), ["250", "250"]);
+  const bytes = new TextEncoder().encode(body);
+  if (split) { // cut inside the sequence: state must carry across chunks
+    const cut = body.indexOf(smuggle) + 1;
+    await c.send(`BDAT ${cut}\r\n`);
+    await c.send(bytes.subarray(0, cut));
+    assertMatch((await c.replies(1))[0], /^250 /);
+    await c.send(`BDAT ${bytes.length - cut} LAST\r\n`);
+    await c.send(bytes.subarray(cut));
+  } else {
+    await c.send(`BDAT ${bytes.length} LAST\r\n`);
+    await c.send(bytes);
+  }
+  return (await c.replies(1))[0];
+}
+
+relayTest(
+  "BDAT follows bare_newline = reject like DATA",
+  '[smtp]\nbare_newline = "reject"',
+  async (r) => {
+    for (const split of [false, true]) {
+      for (const smuggle of SMUGGLES) {
+        const c = await session(r.port); // each refusal counts as an error: one session each
+        assertEquals(
+          await bdat(c, smuggle, split),
+          "550 5.5.2 Message contains bare <CR> or <LF>; lines must end in <CR><LF>",
+          JSON.stringify(smuggle),
+        );
+        c.close();
+      }
+    }
+    assertEquals(await r.messages(), []);
+  },
+);
+
+relayTest("BDAT follows bare_newline = normalize like DATA", "", async (r) => {
+  const c = await session(r.port);
+  for (const split of [false, true]) {
+    for (const smuggle of SMUGGLES) {
+      assertMatch(await bdat(c, smuggle, split), /^250 2\.0\.0 /, JSON.stringify(smuggle));
+    }
+  }
+  c.close();
+  const messages = await r.messages();
+  assertEquals(messages.length, SMUGGLES.length * 2);
+  for (const m of messages) {
+    const body = await r.body(m.id);
+    assert(!/\r(?!\n)|(?<!\r)\n/.test(body), JSON.stringify(body));
+    assertMatch(body, /body\r\n/);
+  }
+});

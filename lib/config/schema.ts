@@ -18,8 +18,18 @@ const server = z.strictObject({
   reverse_dns: z.boolean().default(true),
   max_connections: z.int().positive().default(1000),
   max_connections_per_ip: z.int().positive().default(50),
+  /** Of max_connections, slots only trusted clients and submission listeners may take. */
+  reserved_connections: z.int().min(0).optional(),
   shutdown_timeout: duration.prefault("30s"),
-});
+}).refine((s) => (s.reserved_connections ?? 0) < s.max_connections, {
+  message: "must be less than max_connections",
+  path: ["reserved_connections"],
+}).transform((s) => ({
+  ...s,
+  // Default: 5% of max_connections, at most 50.
+  reserved_connections: s.reserved_connections ??
+    Math.min(50, Math.floor(s.max_connections / 20)),
+}));
 
 const smtp = z.strictObject({
   banner: z.string().regex(/^[^\r\n]*$/, "must be one line").default("ESMTP"),

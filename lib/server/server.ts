@@ -213,6 +213,20 @@ export class SmtpServer {
         if (s.closed) return;
       }
       const ip = s.peer.ip;
+      s.trustedClient = this.#trusted.contains(ip);
+      // The last reserved_connections slots are for trusted clients and submission.
+      const open = c.server.max_connections - c.server.reserved_connections;
+      if (this.#sessions.size > open && !s.trustedClient && deps.listener.role !== "submission") {
+        this.#opts.log.info(
+          `Connection from [${ip}] refused: too many connections (${this.#sessions.size - 1}, ` +
+            `${c.server.reserved_connections} reserved for trusted clients and submission)`,
+          { event: "too_many_connections", ip },
+        );
+        await s.sendAndClose(
+          reply(421, "4.7.0", `${c.server.hostname} Too many connections, try again later`),
+        );
+        return;
+      }
       const n = (this.#perIp.get(ip) ?? 0) + 1;
       this.#perIp.set(ip, n);
       counted = ip;
@@ -230,7 +244,6 @@ export class SmtpServer {
         return;
       }
       if (c.server.reverse_dns) s.peer.hostname = await reverseLookup(this.#resolver, ip);
-      s.trustedClient = this.#trusted.contains(s.peer.ip);
       s.startPolicy();
       this.#opts.log.debug(
         `SMTP connection from ${s.hostText} (TCP/IP connection count = ${this.#sessions.size})`,

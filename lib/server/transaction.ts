@@ -1,6 +1,7 @@
 import type { BodyWriter } from "../spool/mod.ts";
 import type { MailDsn, Recipient } from "../envelope/mod.ts";
 import type { DmarcCheck, SpfCheck } from "../senderauth/mod.ts";
+import type { BareNewlineFilter } from "../smtp/mod.ts";
 
 /** One mail transaction: from MAIL FROM to the end of DATA/BDAT LAST, or RSET. */
 export interface Transaction {
@@ -20,8 +21,8 @@ export interface Transaction {
   discarded?: number;
   /** A predata or data ACL said `discard`: the message is accepted and thrown away. */
   discard?: boolean;
-  /** BDAT state: chunks received so far. */
-  bdat?: { body: BodyWriter; id: string; headerLength: number };
+  /** BDAT state: chunks received so far; `newlines` applies bare_newline across chunks. */
+  bdat?: { body: BodyWriter; id: string; headerLength: number; newlines: BareNewlineFilter };
 }
 
 /** Creates a new transaction for a sender. */

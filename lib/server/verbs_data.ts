@@ -1,4 +1,4 @@
-import { DotDecoder, type Reply, reply } from "../smtp/mod.ts";
+import { BareNewlineFilter, DotDecoder, type Reply, reply } from "../smtp/mod.ts";
 import { BodyWriter, SpoolError } from "../spool/mod.ts";
 import { type Envelope, newMessageId } from "../envelope/mod.ts";
 import { NO_REPLY, type Session } from "./session.ts";
@@ -124,7 +124,8 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
     else {
       if (pre.discard) tx.discard = true;
       const id = newMessageId();
-      tx.bdat = { id, ...startBody(s, tx, id) };
+      const newlines = new BareNewlineFilter(s.config.smtp.bare_newline);
+      tx.bdat = { id, ...startBody(s, tx, id), newlines };
     }
   }
   // RFC 3030 2: the chunk is read whatever the reply will be.
@@ -133,7 +134,10 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
     const view = s.input.view();
     const n = Math.min(view.length, remaining);
     if (n > 0) {
-      if (!error) tx!.bdat!.body.write(view.subarray(0, n));
+      if (!error) {
+        const { body, newlines } = tx!.bdat!;
+        newlines.feed(view.subarray(0, n), (piece) => body.write(piece));
+      }
       s.input.consume(n);
       remaining -= n;
     }
@@ -147,7 +151,22 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
     return error;
   }
   if (!last) return reply(250, "2.0.0", `${size} octets received`);
-  const { id, body, headerLength } = tx!.bdat!;
+  const { id, body, headerLength, newlines } = tx!.bdat!;
+  newlines.end((piece) => body.write(piece));
+  // The same bare_newline rule as DATA (RFC 5321 2.3.8).
+  if (newlines.bareLf || newlines.bareCr) {
+    s.deps.log.debug(`${id} message from ${s.hostText} had bare CR or LF`, { id });
+    if (s.config.smtp.bare_newline === "reject") {
+      s.endTransaction();
+      const r = reply(
+        550,
+        "5.5.2",
+        "Message contains bare <CR> or <LF>; lines must end in <CR><LF>",
+      );
+      s.logReject("BDAT", r);
+      return r;
+    }
+  }
   return await finishMessage(s, tx!, id, body, headerLength);
 }
 

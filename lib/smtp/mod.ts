@@ -6,6 +6,7 @@
  */
 export { type Command, parseCommand } from "./command.ts";
 export { type BareNewline, DotDecoder } from "./dot_decoder.ts";
+export { BareNewlineFilter } from "./bare_newline.ts";
 export { SmtpSyntaxError } from "./errors.ts";
 export {
   isAddressLiteral,
