@@ -104,8 +104,40 @@ function check(): Violation[] {
   return bad;
 }
 
+/**
+ * Runtime import cycles between files of lib/. `import type` edges are left out: TypeScript
+ * erases them, and a verb handler naming the `Session` type it serves is not a cycle.
+ */
+function cycles(): Violation[] {
+  const graph = new Map<string, string[]>();
+  const valueImport =
+    /(?:\bexport\s*(?:\*|\{[^}]*\})\s*from\s*|\bimport\s+(?!type\b)[^"]*?from\s*|\bimport\s*\(\s*)"(\.{1,2}\/[^"]+)"/g;
+  for (const file of sourceFiles(join(root, "lib"))) {
+    const text = Deno.readTextFileSync(file);
+    const targets = [...text.matchAll(valueImport)].map((m) => resolve(dirname(file), m[1]));
+    graph.set(file, targets);
+  }
+  const bad: Violation[] = [];
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (f: string) => {
+    state.set(f, "open");
+    stack.push(f);
+    for (const t of graph.get(f) ?? []) {
+      if (state.get(t) === "open") {
+        const loop = [...stack.slice(stack.indexOf(t)), t].map((x) => relative(root, x));
+        bad.push({ file: loop[0], line: 1, target: loop[1], why: `cycle: ${loop.join(" -> ")}` });
+      } else if (!state.has(t) && graph.has(t)) visit(t);
+    }
+    stack.pop();
+    state.set(f, "done");
+  };
+  for (const f of graph.keys()) if (!state.has(f)) visit(f);
+  return bad;
+}
+
 if (import.meta.main) {
-  const bad = check();
+  const bad = [...check(), ...cycles()];
   for (const v of bad) {
     Deno.stderr.writeSync(
       new TextEncoder().encode(`${v.file}:${v.line}: import of ${v.target}: ${v.why}\n`),
