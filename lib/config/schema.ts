@@ -12,6 +12,7 @@ const domainName = z.string().regex(
 const server = z.strictObject({
   hostname: z.string().default(""),
   spool: z.string().min(1).default("./data"),
+  spool_min_free: size.prefault("100M"),
   local_domains: z.array(domainName).default([]),
   relay_domains: z.array(domainName).default([]),
   trusted_networks: z.array(cidr).default(["127.0.0.0/8", "::1/128"]),

@@ -1,7 +1,7 @@
 import type { Config, ListenConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { CidrList, normalizeIP, parseHostPort } from "../net/mod.ts";
-import type { Envelope, Mutation, Spool } from "../spool/mod.ts";
+import { type Envelope, FreeSpace, type Mutation, type Spool } from "../spool/mod.ts";
 import { connStream, ServerCredentials } from "../tls/mod.ts";
 import { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
 import { reply } from "../smtp/mod.ts";
@@ -87,6 +87,7 @@ export class SmtpServer {
       authLimiter: new AuthFailureLimiter(c.auth.ip_max_failures, c.auth.ip_window),
       indexMutations: opts.indexMutations,
       accepted: opts.accepted,
+      freeSpace: spoolReserve(opts),
       verbs: VERBS,
     };
   }
@@ -279,4 +280,25 @@ export class SmtpServer {
     while (this.#sessions.size > 0) await new Promise((r) => setTimeout(r, 10));
     await this.#ownPolicy?.close();
   }
+}
+
+/** The spool's free-space reserve, logging each crossing once (none for an in-memory spool). */
+function spoolReserve(opts: ServerOptions): FreeSpace | null {
+  const reserve = opts.config.server.spool_min_free;
+  if (opts.spool.path === ":memory:" || reserve <= 0) return null;
+  const mb = (n: number) => `${Math.floor(n / 1048576)} MB`;
+  return new FreeSpace(opts.spool.path, reserve, (c) => {
+    if (c.low) {
+      opts.log.error(
+        `spool filesystem low on space: ${mb(c.available)} free, below spool_min_free ` +
+          `${mb(c.reserve)}: new mail refused with 452 4.3.1 until there is room`,
+        { event: "spool_low", available: c.available },
+      );
+    } else {
+      opts.log.info(`spool filesystem has room again (${mb(c.available)} free): accepting mail`, {
+        event: "spool_room",
+        available: c.available,
+      });
+    }
+  });
 }

@@ -66,6 +66,7 @@ export class Spool {
   /** The database file (`<dir>/spool.kv`), or `:memory:`; errors name it. */
   readonly path: string;
   #committer: GroupCommitter;
+  #halfWritten = new Set<string>();
 
   private constructor(kv: Deno.Kv, path: string) {
     this.kv = kv;
@@ -133,23 +134,43 @@ export class Spool {
     const totalBytes = envBytes + chunkMutations.reduce((n, m) => n + m.bytes, 0);
     if (chunkMutations.length + final.length <= maxN && totalBytes <= maxB) {
       await this.commit([...chunkMutations, ...final]);
+      if (this.#halfWritten.size > 0) await this.#cleanHalfWritten();
       return;
     }
     // Large message: mark partial, write chunks in batches, then the envelope.
     await this.commit([{ key: KEYS.partial(id), value: Date.now(), bytes: 64 }]);
-    let batch: Mutation[] = [];
-    let bytes = 0;
-    for (const m of chunkMutations) {
-      if (batch.length > 0 && (batch.length + 1 > maxN || bytes + m.bytes > maxB)) {
-        await this.commit(batch);
-        batch = [];
-        bytes = 0;
+    try {
+      let batch: Mutation[] = [];
+      let bytes = 0;
+      for (const m of chunkMutations) {
+        if (batch.length > 0 && (batch.length + 1 > maxN || bytes + m.bytes > maxB)) {
+          await this.commit(batch);
+          batch = [];
+          bytes = 0;
+        }
+        batch.push(m);
+        bytes += m.bytes;
       }
-      batch.push(m);
-      bytes += m.bytes;
+      if (batch.length > 0) await this.commit(batch);
+      await this.commit([...final, { key: KEYS.partial(id), value: undefined, bytes: 64 }]);
+    } catch (e) {
+      // A failed commit (a full disk) must not leave the chunks written so far until the next
+      // start: remove them now, or after the next commit that works.
+      this.#halfWritten.add(id);
+      await this.#cleanHalfWritten();
+      throw e;
     }
-    if (batch.length > 0) await this.commit(batch);
-    await this.commit([...final, { key: KEYS.partial(id), value: undefined, bytes: 64 }]);
+    if (this.#halfWritten.size > 0) await this.#cleanHalfWritten();
+  }
+
+  /** Removes the chunks of stores that failed half-way; keeps those it cannot remove yet. */
+  async #cleanHalfWritten(): Promise<void> {
+    for (const id of [...this.#halfWritten]) {
+      try {
+        await this.#removeChunks(id);
+        this.#halfWritten.delete(id);
+      } catch { /* still no room: tried again after the next store, else at start-up */ }
+    }
   }
 
   /** Reads an envelope, or null when there is no such message. */
