@@ -136,7 +136,7 @@ Deno.test("queue: when the commit recording a delivery fails, the message is not
     full = true;
     s.runner.start();
     await until(() => peer.messages.length === 3 && refused >= 3);
-    const later = await enqueueSmall(s.spool, commit); // arrives while commits fail
+    const later = await enqueueSmall(commit); // arrives while commits fail
     s.runner.notify(later);
     // Several retry rounds: the commit is tried again, the delivery is not.
     await until(() => refused >= 9, 10_000);
@@ -164,10 +164,8 @@ Deno.test("queue: when the commit recording a delivery fails, the message is not
   }
 });
 
-async function enqueueSmall(
-  spool: Spool,
-  commit: (m: Mutation[]) => Promise<void>,
-): Promise<string> {
+/** Stores a small message through `commit` (the real one, past the simulated full disk). */
+async function enqueueSmall(commit: (m: Mutation[]) => Promise<void>): Promise<string> {
   const id = newMessageId();
   const env = testEnvelope({ id, recipients: ["b@dest.test"] });
   const body = new TextEncoder().encode("Subject: later\r\n\r\nhi\r\n");

@@ -4,6 +4,8 @@ import { openPolicyFor, queueRunnerFor } from "./runtime.ts";
 import { Resolver } from "../dns/mod.ts";
 import { configFrom, openOwnedSpool, out } from "./context.ts";
 import { parseCommandArgs } from "./args.ts";
+import { currentIdentity, dropPrivileges, resolveIdentity } from "./privileges.ts";
+import { KV_FILE, LOCK_FILE } from "../spool/mod.ts";
 
 /** Usage of `relay serve`. */
 export const SERVE_HELP = `Usage: relay serve [--config FILE]
@@ -23,6 +25,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const config = await configFrom(values.config);
+  // A user that does not exist is an error before anything starts.
+  const identity = config.server.user
+    ? resolveIdentity(config.server.user, config.server.group)
+    : null;
   // One process owns a spool: a second serve is refused here, naming the first one's pid.
   const owned = await openOwnedSpool(config);
   const spool = owned.spool;
@@ -64,7 +70,19 @@ export async function serveCommand(args: string[]): Promise<number> {
       resolver,
       accepted: config.queue.deliver ? (e) => queue.notify(e.id) : undefined,
     });
+    if (identity) {
+      // The ports are bound: root is no longer needed.
+      const dir = config.server.spool;
+      const files = dir === ":memory:" ? [] : [
+        dir,
+        ...[KV_FILE, `${KV_FILE}-wal`, `${KV_FILE}-shm`, LOCK_FILE].map((f) => `${dir}/${f}`),
+      ];
+      await dropPrivileges(identity, files);
+      const now = currentIdentity();
+      log.info(`running as uid ${now.uid} gid ${now.gid}`, { event: "user", uid: now.uid });
+    }
   } catch (e) {
+    await server?.close(0);
     await policy?.close();
     owned.close();
     throw e;

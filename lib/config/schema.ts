@@ -20,6 +20,8 @@ const server = z.strictObject({
   max_connections: z.int().positive().default(1000),
   max_connections_per_ip: z.int().positive().default(50),
   shutdown_timeout: duration.prefault("30s"),
+  user: z.string().default(""),
+  group: z.string().default(""),
 });
 
 const smtp = z.strictObject({
