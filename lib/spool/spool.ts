@@ -175,7 +175,19 @@ export class Spool {
 
   /** Reads an envelope, or null when there is no such message. */
   async get(id: string): Promise<Envelope | null> {
-    return await readEnvelope(this.kv, (await this.kv.get<EnvelopeHead>(KEYS.msg(id))).value);
+    try {
+      return await readEnvelope(this.kv, (await this.kv.get<EnvelopeHead>(KEYS.msg(id))).value);
+    } catch (e) {
+      throw this.#readError(e);
+    }
+  }
+
+  /** A read that failed (a damaged database file), as an error naming the file. */
+  #readError(e: unknown): SpoolError {
+    if (e instanceof SpoolError) return e;
+    return new SpoolError(`Cannot read the spool ${this.path}: ${(e as Error)?.message ?? e}`, {
+      cause: e,
+    });
   }
 
   /**
@@ -213,8 +225,17 @@ export class Spool {
 
   /** Yields every envelope, oldest first (ids sort by arrival). */
   async *list(): AsyncGenerator<Envelope> {
-    for await (const e of this.kv.list<EnvelopeHead>({ prefix: ["msg"] })) {
-      yield (await readEnvelope(this.kv, e.value))!;
+    const it = this.kv.list<EnvelopeHead>({ prefix: ["msg"] });
+    for (;;) {
+      let env: Envelope;
+      try {
+        const next = await it.next();
+        if (next.done) return;
+        env = (await readEnvelope(this.kv, next.value.value))!;
+      } catch (e) {
+        throw this.#readError(e);
+      }
+      yield env;
     }
   }
 
