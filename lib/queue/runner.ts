@@ -172,6 +172,7 @@ export class QueueRunner {
     if (notify.length > 0) await this.#bounce(env, notify, "failed", envelopeMutations(env));
     await this.#o.spool.remove(id, [{ key: warnedKey(id), value: undefined, bytes: 64 }]);
     this.#due.delete(id);
+    this.#held.delete(id); // an outcome still to record must not bring the message back
     this.#log.info(`${id} removed by the administrator${notify.length ? " (bounced)" : ""}`, {
       event: "removed",
       id,

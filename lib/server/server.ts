@@ -1,7 +1,13 @@
 import type { Config, ListenConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { CidrList, normalizeIP, parseHostPort } from "../net/mod.ts";
-import { type Envelope, FreeSpace, type Mutation, type Spool } from "../spool/mod.ts";
+import {
+  type Envelope,
+  FreeSpace,
+  type Mutation,
+  type Spool,
+  statvfsAvailable,
+} from "../spool/mod.ts";
 import { connStream, ServerCredentials } from "../tls/mod.ts";
 import { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
 import { reply } from "../smtp/mod.ts";
@@ -287,6 +293,13 @@ function spoolReserve(opts: ServerOptions): FreeSpace | null {
   const reserve = opts.config.server.spool_min_free;
   if (opts.spool.path === ":memory:" || reserve <= 0) return null;
   const mb = (n: number) => `${Math.floor(n / 1048576)} MB`;
+  if (statvfsAvailable(opts.spool.path) === null) {
+    opts.log.warn(
+      `cannot read the free space of ${opts.spool.path} (statvfs through FFI needs ` +
+        `--allow-ffi and 64-bit Linux): [server] spool_min_free is not enforced`,
+    );
+    return null;
+  }
   return new FreeSpace(opts.spool.path, reserve, (c) => {
     if (c.low) {
       opts.log.error(
