@@ -173,6 +173,7 @@ export class QueueRunner {
     await this.#o.spool.remove(id, [{ key: warnedKey(id), value: undefined, bytes: 64 }]);
     this.#due.delete(id);
     this.#held.delete(id); // an outcome still to record must not bring the message back
+    this.#commitsWork();
     this.#log.info(`${id} removed by the administrator${notify.length ? " (bounced)" : ""}`, {
       event: "removed",
       id,
@@ -402,6 +403,16 @@ export class QueueRunner {
     return await this.#record(id, { env, failures, successes, dirty });
   }
 
+  /** A commit worked: when nothing is held any more, deliveries resume (said once). */
+  #commitsWork(): void {
+    if (this.#held.size > 0 || !this.#commitFailing) return;
+    this.#commitFailing = false;
+    this.#lastScan = -Infinity; // look at the whole spool again: new mail waited
+    this.#log.info("spool commits work again: delivery outcomes recorded, deliveries resume", {
+      event: "spool_writable",
+    });
+  }
+
   /**
    * Commits the outcome of a delivery. When the commit fails (a full disk), the outcome is
    * held in memory and committed again about every second: the message is never delivered a
@@ -417,13 +428,7 @@ export class QueueRunner {
         outcome.dirty,
       );
       this.#held.delete(id);
-      if (this.#held.size === 0 && this.#commitFailing) {
-        this.#commitFailing = false;
-        this.#lastScan = -Infinity; // look at the whole spool again: new mail waited
-        this.#log.info("spool commits work again: delivery outcomes recorded, deliveries resume", {
-          event: "spool_writable",
-        });
-      }
+      this.#commitsWork();
       return done ? null : outcome.env;
     } catch (e) {
       this.#held.set(id, outcome);
