@@ -224,6 +224,8 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 2000)); // several passes while full
       assertEquals(peer.messages.length, ids.length, "each message sent once while full");
       assert(s.lines.some((l) => /cannot record delivery outcomes/.test(l)), s.lines.join("\n"));
+      const control = s.lines.filter((l) => /queue control error/.test(l)).length;
+      assert(control <= 1, `control errors said once, not every second: ${control}`);
       await Deno.remove(`${dir}/filler`);
       await until(async () => {
         for (const id of ids) if (await spool.get(id)) return false;

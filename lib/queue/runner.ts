@@ -92,6 +92,7 @@ export class QueueRunner {
   async #serveControl(): Promise<void> {
     const spool = this.#o.spool;
     let renewed = 0;
+    let failing = false; // said once per state change, not every second (a full disk)
     while (this.#running) {
       try {
         if (Date.now() - renewed > LEASE_MS / 3) {
@@ -99,8 +100,11 @@ export class QueueRunner {
           renewed = Date.now();
         }
         for (const req of await takeRequests(spool)) this.#serveRequest(req);
+        if (failing) this.#log.info("queue control works again");
+        failing = false;
       } catch (e) {
-        this.#log.warn(`queue control error: ${(e as Error).message}`);
+        if (!failing) this.#log.warn(`queue control error: ${(e as Error).message}`);
+        failing = true;
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 1000);
