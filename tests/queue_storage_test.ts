@@ -23,7 +23,10 @@ interface Setup {
 }
 
 async function setup(smarthost: string, interval?: number): Promise<Setup> {
-  const spool = await Spool.open(":memory:");
+  return setupWith(await Spool.open(":memory:"), smarthost, interval);
+}
+
+async function setupWith(spool: Spool, smarthost: string, interval?: number): Promise<Setup> {
   const router = Router.build({
     routes: [{ domains: ["*"], transport: "smart" }],
     transports: {
@@ -136,7 +139,7 @@ Deno.test("queue: when the commit recording a delivery fails, the message is not
     full = true;
     s.runner.start();
     await until(() => peer.messages.length === 3 && refused >= 3);
-    const later = await enqueueSmall(s.spool, commit); // arrives while commits fail
+    const later = await enqueueSmall(commit); // arrives while commits fail
     s.runner.notify(later);
     // Several retry rounds: the commit is tried again, the delivery is not.
     await until(() => refused >= 9, 10_000);
@@ -164,10 +167,8 @@ Deno.test("queue: when the commit recording a delivery fails, the message is not
   }
 });
 
-async function enqueueSmall(
-  spool: Spool,
-  commit: (m: Mutation[]) => Promise<void>,
-): Promise<string> {
+/** Stores a small message through `commit` (the real one, past the simulated full disk). */
+async function enqueueSmall(commit: (m: Mutation[]) => Promise<void>): Promise<string> {
   const id = newMessageId();
   const env = testEnvelope({ id, recipients: ["b@dest.test"] });
   const body = new TextEncoder().encode("Subject: later\r\n\r\nhi\r\n");
@@ -186,5 +187,75 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promi
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`condition not met in time: ${cond}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+Deno.test({
+  name: "queue on a real full filesystem (tmpfs): each message is sent once, recorded later",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "relay-fulldisk-" });
+    await mount(dir, "8m");
+    const peer = await FakePeer.start();
+    let s: Setup | null = null;
+    try {
+      const spool = await Spool.open(dir);
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const id = newMessageId();
+        await spool.store(testEnvelope({ id, recipients: [`r${i}@dest.test`] }), [
+          new TextEncoder().encode(`Subject: ${i}\r\n\r\n${"y".repeat(4000)}\r\n`),
+        ]);
+        ids.push(id);
+      }
+      // The spool fills its own filesystem: not one byte left.
+      const filler = await Deno.open(`${dir}/filler`, { write: true, create: true });
+      try {
+        for (;;) await filler.write(new Uint8Array(64 * 1024));
+      } catch { /* ENOSPC */ }
+      try {
+        for (;;) await filler.write(new Uint8Array(512));
+      } catch { /* really full */ }
+      filler.close();
+      s = await setupWith(spool, peer.address, 300);
+      s.runner.start();
+      await until(() => peer.messages.length >= ids.length, 10_000);
+      await new Promise((r) => setTimeout(r, 2000)); // several passes while full
+      assertEquals(peer.messages.length, ids.length, "each message sent once while full");
+      assert(s.lines.some((l) => /cannot record delivery outcomes/.test(l)), s.lines.join("\n"));
+      const control = s.lines.filter((l) => /queue control error/.test(l)).length;
+      assert(control <= 1, `control errors said once, not every second: ${control}`);
+      await Deno.remove(`${dir}/filler`);
+      await until(async () => {
+        for (const id of ids) if (await spool.get(id)) return false;
+        return true;
+      }, 10_000);
+      assertEquals(peer.messages.length, ids.length, "and not again once recorded");
+    } finally {
+      if (s) await teardown(s);
+      await peer.close();
+      await umount(dir);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+async function mount(dir: string, size: string): Promise<void> {
+  await sh("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir]);
+}
+
+async function umount(dir: string): Promise<void> {
+  await sh("umount", [dir]);
+}
+
+async function sh(cmd: string, args: string[]): Promise<void> {
+  const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!r.success) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (needs root, Debian package mount): ${
+        new TextDecoder().decode(r.stderr)
+      }`,
+    );
   }
 }

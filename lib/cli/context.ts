@@ -44,6 +44,8 @@ export async function openOwnedSpool(config: Config): Promise<OwnedSpool> {
       },
     };
   } catch (e) {
+    // A lock file this run created must not make a folder look like an earlier spool.
+    if (!lock.existed) await Deno.remove(lock.path).catch(() => {});
     lock.release();
     throw e;
   }

@@ -2,6 +2,8 @@ import { Relay } from "../relay/mod.ts";
 import { configFrom, out } from "./context.ts";
 import { parseCommandArgs } from "./args.ts";
 import { keepInspectorOff } from "./inspector_signal.ts";
+import { currentIdentity, dropPrivileges, resolveIdentity } from "./privileges.ts";
+import { KV_FILE, LOCK_FILE } from "../spool/mod.ts";
 
 /** Usage of `relay serve`. */
 export const SERVE_HELP = `Usage: relay serve [--config FILE]
@@ -22,6 +24,10 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const file = typeof values.config === "string" ? values.config : undefined;
   const config = await configFrom(file);
+  // A user that does not exist is an error before anything starts.
+  const identity = config.server.user
+    ? resolveIdentity(config.server.user, config.server.group)
+    : null;
   // Signal handlers first: a stop that arrives during start-up must still be graceful.
   const done = Promise.withResolvers<string>();
   let relay: Relay | null = null;
@@ -42,8 +48,23 @@ export async function serveCommand(args: string[]): Promise<number> {
     relay = await Relay.open({ config, configFile: file });
     // Deno would open a V8 inspector on SIGUSR1 (see inspector_signal.ts).
     stopInspectorGuard = keepInspectorOff(relay.log);
+    const log = relay.log;
     try {
-      await relay.start();
+      await relay.start({
+        // The ports are bound and delivery has not started: root is no longer needed.
+        afterBind: identity
+          ? async () => {
+            const dir = config.server.spool;
+            const files = dir === ":memory:" ? [] : [
+              dir,
+              ...[KV_FILE, `${KV_FILE}-wal`, `${KV_FILE}-shm`, LOCK_FILE].map((f) => `${dir}/${f}`),
+            ];
+            await dropPrivileges(identity, files);
+            const now = currentIdentity();
+            log.info(`running as uid ${now.uid} gid ${now.gid}`, { event: "user", uid: now.uid });
+          }
+          : undefined,
+      });
     } catch (e) {
       await relay.stop({ drain: false });
       throw e;

@@ -12,6 +12,7 @@ const domainName = z.string().regex(
 const server = z.strictObject({
   hostname: z.string().default(""),
   spool: z.string().min(1).default("./data"),
+  spool_min_free: size.prefault("100M"),
   local_domains: z.array(domainName).default([]),
   relay_domains: z.array(domainName).default([]),
   trusted_networks: z.array(cidr).default(["127.0.0.0/8", "::1/128"]),
@@ -21,6 +22,8 @@ const server = z.strictObject({
   /** Of max_connections, slots only trusted clients and submission listeners may take. */
   reserved_connections: z.int().min(0).optional(),
   shutdown_timeout: duration.prefault("30s"),
+  user: z.string().default(""),
+  group: z.string().default(""),
 }).refine((s) => (s.reserved_connections ?? 0) < s.max_connections, {
   message: "must be less than max_connections",
   path: ["reserved_connections"],

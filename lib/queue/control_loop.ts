@@ -21,6 +21,7 @@ export class ControlLoop {
   /** Runs until `running()` is false, then gives the lease up. */
   async run(running: () => boolean, serve: (req: QueueRequest) => void): Promise<void> {
     let renewed = 0;
+    let failing = false; // said once per state change, not every second (a full disk)
     while (running()) {
       try {
         if (Date.now() - renewed > LEASE_MS / 3) {
@@ -28,8 +29,11 @@ export class ControlLoop {
           renewed = Date.now();
         }
         for (const req of await takeRequests(this.#spool)) serve(req);
+        if (failing) this.#log.info("queue control works again");
+        failing = false;
       } catch (e) {
-        this.#log.warn(`queue control error: ${(e as Error).message}`);
+        if (!failing) this.#log.warn(`queue control error: ${(e as Error).message}`);
+        failing = true;
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 1000);

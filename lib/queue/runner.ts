@@ -129,8 +129,10 @@ export class QueueRunner {
    */
   async remove(id: string, opts: { bounce?: boolean } = {}): Promise<boolean> {
     await this.#inFlight.get(id);
+    this.#held.delete(id); // an outcome still to record must not bring the message back
     const removed = await this.#delivery.remove(id, opts.bounce ?? false);
     if (removed) this.#schedule.delete(id);
+    this.#commitsWork();
     return removed;
   }
 
@@ -254,13 +256,7 @@ export class QueueRunner {
     try {
       const done = await this.#delivery.record(outcome);
       this.#held.delete(id);
-      if (this.#held.size === 0 && this.#commitFailing) {
-        this.#commitFailing = false;
-        this.#schedule.lastScan = -Infinity; // look at the whole spool again: new mail waited
-        this.#log.info("spool commits work again: delivery outcomes recorded, deliveries resume", {
-          event: "spool_writable",
-        });
-      }
+      this.#commitsWork();
       return done ? null : outcome.env;
     } catch (e) {
       this.#held.set(id, outcome);
@@ -275,6 +271,16 @@ export class QueueRunner {
       }
       return outcome.env;
     }
+  }
+
+  /** A commit worked: when nothing is held any more, deliveries resume (said once). */
+  #commitsWork(): void {
+    if (this.#held.size > 0 || !this.#commitFailing) return;
+    this.#commitFailing = false;
+    this.#schedule.lastScan = -Infinity; // look at the whole spool again: new mail waited
+    this.#log.info("spool commits work again: delivery outcomes recorded, deliveries resume", {
+      event: "spool_writable",
+    });
   }
 
   #alert(text: string, fields?: Record<string, unknown>): void {

@@ -129,8 +129,11 @@ export class Relay {
     }
   }
 
-  /** Binds every `[[listen]]` and starts the queue runner (unless `[queue] deliver = false`). */
-  async start(): Promise<void> {
+  /**
+   * Binds every `[[listen]]` and starts the queue runner (unless `[queue] deliver = false`).
+   * `afterBind` runs between the two (`relay serve` drops root there).
+   */
+  async start(opts: { afterBind?: () => Promise<void> } = {}): Promise<void> {
     if (this.#started) throw new Error("Relay already started");
     this.#started = true;
     const runner = this.#runner;
@@ -146,6 +149,7 @@ export class Relay {
         if (deliver) runner.notify(e.id);
       },
     });
+    await opts.afterBind?.();
     if (deliver) runner.start();
     else this.log.info("queue runner off ([queue] deliver = false): mail is queued, not delivered");
   }

@@ -1,7 +1,7 @@
 import type { Config, ListenConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { CidrList, normalizeIP, parseHostPort } from "../net/mod.ts";
-import type { Mutation, Spool } from "../spool/mod.ts";
+import { FreeSpace, type Mutation, type Spool, statvfsAvailable } from "../spool/mod.ts";
 import type { Envelope } from "../envelope/mod.ts";
 import { connStream, ServerCredentials } from "../tls/mod.ts";
 import { AuthFailureLimiter, CredentialStore } from "../auth/mod.ts";
@@ -91,6 +91,7 @@ export class SmtpServer {
       authLimiter: new AuthFailureLimiter(c.auth.ip_max_failures, c.auth.ip_window),
       indexMutations: opts.indexMutations,
       accepted: opts.accepted,
+      freeSpace: spoolReserve(opts),
       verbs: VERBS,
     };
   }
@@ -314,4 +315,32 @@ export class SmtpServer {
     while (this.#sessions.size > 0) await new Promise((r) => setTimeout(r, 10));
     await this.#ownPolicy?.close();
   }
+}
+
+/** The spool's free-space reserve, logging each crossing once (none for an in-memory spool). */
+function spoolReserve(opts: ServerOptions): FreeSpace | null {
+  const reserve = opts.config.server.spool_min_free;
+  if (opts.spool.path === ":memory:" || reserve <= 0) return null;
+  const mb = (n: number) => `${Math.floor(n / 1048576)} MB`;
+  if (statvfsAvailable(opts.spool.path) === null) {
+    opts.log.warn(
+      `cannot read the free space of ${opts.spool.path} (statvfs through FFI needs ` +
+        `--allow-ffi and 64-bit Linux): [server] spool_min_free is not enforced`,
+    );
+    return null;
+  }
+  return new FreeSpace(opts.spool.path, reserve, (c) => {
+    if (c.low) {
+      opts.log.error(
+        `spool filesystem low on space: ${mb(c.available)} free, below spool_min_free ` +
+          `${mb(c.reserve)}: new mail refused with 452 4.3.1 until there is room`,
+        { event: "spool_low", available: c.available },
+      );
+    } else {
+      opts.log.info(`spool filesystem has room again (${mb(c.available)} free): accepting mail`, {
+        event: "spool_room",
+        available: c.available,
+      });
+    }
+  });
 }

@@ -1,7 +1,7 @@
 import type { Config, ListenConfig } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { logValue } from "../log/mod.ts";
-import type { Mutation, Spool } from "../spool/mod.ts";
+import type { FreeSpace, Mutation, Spool } from "../spool/mod.ts";
 import type { Envelope } from "../envelope/mod.ts";
 import { parseCommand, Reply, reply, SmtpSyntaxError } from "../smtp/mod.ts";
 import type { ByteStream, ServerCredentials, TlsSessionInfo } from "../tls/mod.ts";
@@ -27,6 +27,8 @@ export interface SessionDeps {
   tls: ServerCredentials | null;
   credentials: CredentialStore | null;
   authLimiter: AuthFailureLimiter;
+  /** The spool's free-space reserve; absent: not checked (in-memory spool, reserve 0). */
+  freeSpace?: FreeSpace | null;
   /** Queue index writes committed together with each accepted message. */
   indexMutations?: (envelope: Envelope) => Mutation[];
   /** Called after a message is durably accepted (wakes the queue runner). */

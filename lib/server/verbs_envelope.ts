@@ -71,6 +71,10 @@ export async function MAIL(s: Session, arg: string): Promise<Reply> {
   const tx = newTransaction(address);
   const bad = applyMailParams(s, tx, params);
   if (bad) return bad;
+  // The spool's free-space reserve, before any body is sent (logged once per state change).
+  if (s.deps.freeSpace && !s.deps.freeSpace.room(tx.declaredSize)) {
+    return reply(452, "4.3.1", "Insufficient system storage, try again later");
+  }
   s.tx = tx;
   tx.spf = await spfAtMail(s, address);
   const g = await gate(s, "mail", { sender: address }, `MAIL FROM:<${address}>`);

@@ -6,6 +6,7 @@
 export { BodyWriter } from "./body_writer.ts";
 export { bodyDigest, BodyMismatchError, type BodyRecord, checkedBody } from "./body_check.ts";
 export { SpoolError } from "./errors.ts";
+export { FreeSpace, type FreeSpaceChange, statvfsAvailable } from "./free_space.ts";
 export { KV_FILE, SpoolDamagedError, verifySpool } from "./integrity.ts";
 export { LOCK_FILE, SpoolLock, SpoolLockedError } from "./lock.ts";
 export { envelopeDeletions, envelopeMutations, RECIPIENTS_PER_BLOCK } from "./envelope_codec.ts";

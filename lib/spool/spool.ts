@@ -67,6 +67,7 @@ export class Spool {
   /** The database file (`<dir>/spool.kv`), or `:memory:`; errors name it. */
   readonly path: string;
   #committer: GroupCommitter;
+  #halfWritten = new Set<string>();
 
   private constructor(kv: Deno.Kv, path: string) {
     this.kv = kv;
@@ -139,28 +140,60 @@ export class Spool {
     const totalBytes = envBytes + chunkMutations.reduce((n, m) => n + m.bytes, 0);
     if (chunkMutations.length + final.length <= maxN && totalBytes <= maxB) {
       await this.commit([...chunkMutations, ...final]);
+      if (this.#halfWritten.size > 0) await this.#cleanHalfWritten();
       return;
     }
     // Large message: mark partial, write chunks in batches, then the envelope.
     await this.commit([{ key: KEYS.partial(id), value: Date.now(), bytes: 64 }]);
-    let batch: Mutation[] = [];
-    let bytes = 0;
-    for (const m of chunkMutations) {
-      if (batch.length > 0 && (batch.length + 1 > maxN || bytes + m.bytes > maxB)) {
-        await this.commit(batch);
-        batch = [];
-        bytes = 0;
+    try {
+      let batch: Mutation[] = [];
+      let bytes = 0;
+      for (const m of chunkMutations) {
+        if (batch.length > 0 && (batch.length + 1 > maxN || bytes + m.bytes > maxB)) {
+          await this.commit(batch);
+          batch = [];
+          bytes = 0;
+        }
+        batch.push(m);
+        bytes += m.bytes;
       }
-      batch.push(m);
-      bytes += m.bytes;
+      if (batch.length > 0) await this.commit(batch);
+      await this.commit([...final, { key: KEYS.partial(id), value: undefined, bytes: 64 }]);
+    } catch (e) {
+      // A failed commit (a full disk) must not leave the chunks written so far until the next
+      // start: remove them now, or after the next commit that works.
+      this.#halfWritten.add(id);
+      await this.#cleanHalfWritten();
+      throw e;
     }
-    if (batch.length > 0) await this.commit(batch);
-    await this.commit([...final, { key: KEYS.partial(id), value: undefined, bytes: 64 }]);
+    if (this.#halfWritten.size > 0) await this.#cleanHalfWritten();
+  }
+
+  /** Removes the chunks of stores that failed half-way; keeps those it cannot remove yet. */
+  async #cleanHalfWritten(): Promise<void> {
+    for (const id of [...this.#halfWritten]) {
+      try {
+        await this.#removeChunks(id);
+        this.#halfWritten.delete(id);
+      } catch { /* still no room: tried again after the next store, else at start-up */ }
+    }
   }
 
   /** Reads an envelope, or null when there is no such message. */
   async get(id: string): Promise<Envelope | null> {
-    return await readEnvelope(this.kv, (await this.kv.get<EnvelopeHead>(KEYS.msg(id))).value);
+    try {
+      return await readEnvelope(this.kv, (await this.kv.get<EnvelopeHead>(KEYS.msg(id))).value);
+    } catch (e) {
+      throw this.#readError(e);
+    }
+  }
+
+  /** A read that failed (a damaged database file), as an error naming the file. */
+  #readError(e: unknown): SpoolError {
+    if (e instanceof SpoolError) return e;
+    return new SpoolError(`Cannot read the spool ${this.path}: ${(e as Error)?.message ?? e}`, {
+      cause: e,
+    });
   }
 
   /**
@@ -198,8 +231,17 @@ export class Spool {
 
   /** Yields every envelope, oldest first (ids sort by arrival). */
   async *list(): AsyncGenerator<Envelope> {
-    for await (const e of this.kv.list<EnvelopeHead>({ prefix: ["msg"] })) {
-      yield (await readEnvelope(this.kv, e.value))!;
+    const it = this.kv.list<EnvelopeHead>({ prefix: ["msg"] });
+    for (;;) {
+      let env: Envelope;
+      try {
+        const next = await it.next();
+        if (next.done) return;
+        env = (await readEnvelope(this.kv, next.value.value))!;
+      } catch (e) {
+        throw this.#readError(e);
+      }
+      yield env;
     }
   }
 
