@@ -3,6 +3,7 @@ import { logEvent, type QueueLog, silentLog } from "./log_lines.ts";
 import type { QueueRequest } from "./control.ts";
 import { ControlLoop } from "./control_loop.ts";
 import { MessageDelivery, type Outcome } from "./delivery.ts";
+import { alert, HeldOutcomes } from "./held_outcomes.ts";
 import { RetrySchedule } from "./retry_rules.ts";
 import { QueueSchedule } from "./schedule.ts";
 import type { DeliveryEvent, QueueRunnerOptions, RunSummary } from "./types.ts";
@@ -32,12 +33,8 @@ export class QueueRunner {
   #loop: Promise<void> | null = null;
   #controlDone: Promise<void> | null = null;
   #summary: RunSummary = emptySummary();
-  /**
-   * Outcomes of deliveries that were made but could not be committed (a full disk): kept here
-   * and committed again, never delivered again. While any is held, no new delivery starts.
-   */
-  #held = new Map<string, Outcome>();
-  #commitFailing = false;
+  /** Outcomes delivered but not yet committed (a full disk): committed again, never re-sent. */
+  #held: HeldOutcomes;
 
   /** Creates a runner; nothing happens until {@linkcode QueueRunner.start} or a run call. */
   constructor(opts: QueueRunnerOptions) {
@@ -46,6 +43,9 @@ export class QueueRunner {
     this.#now = opts.now ?? Date.now;
     this.#schedule = new QueueSchedule(this.#now, () => this.#wake?.());
     this.#control = new ControlLoop(opts.spool, this.#log);
+    this.#held = new HeldOutcomes((o) => this.#delivery.record(o), this.#log, () => {
+      this.#schedule.lastScan = -Infinity; // look at the whole spool again: new mail waited
+    });
     this.#delivery = new MessageDelivery({
       spool: opts.spool,
       router: opts.router,
@@ -61,7 +61,7 @@ export class QueueRunner {
         this.#schedule.due.set(id, 0);
         if (this.#running) this.notify(id);
       },
-      alert: (text, fields) => this.#alert(text, fields),
+      alert: (text, fields) => alert(this.#log, text, fields),
       log: this.#log,
     });
   }
@@ -112,11 +112,12 @@ export class QueueRunner {
     }
     await inFlight;
     // Outcomes still unrecorded get a last try; what stays unrecorded is said loudly.
-    for (const [id, held] of [...this.#held]) await this.#record(id, held);
+    for (const id of this.#held.ids()) await this.#record(id, this.#held.get(id)!);
     if (this.#held.size > 0) {
-      this.#alert(
+      alert(
+        this.#log,
         `stopping with ${this.#held.size} delivery outcome(s) not recorded in the spool ` +
-          `(${[...this.#held.keys()].join(" ")}): they will be delivered again`,
+          `(${this.#held.ids().join(" ")}): they will be delivered again`,
         { event: "outcomes_lost" },
       );
     }
@@ -129,10 +130,9 @@ export class QueueRunner {
    */
   async remove(id: string, opts: { bounce?: boolean } = {}): Promise<boolean> {
     await this.#inFlight.get(id);
-    this.#held.delete(id); // an outcome still to record must not bring the message back
+    this.#held.drop(id); // an outcome still to record must not bring the message back
     const removed = await this.#delivery.remove(id, opts.bounce ?? false);
     if (removed) this.#schedule.delete(id);
-    this.#commitsWork();
     return removed;
   }
 
@@ -191,7 +191,7 @@ export class QueueRunner {
       return [];
     }
     // While commits fail, only try to record what was delivered; start nothing new.
-    const ids = this.#held.size > 0 ? [...this.#held.keys()] : this.#schedule.dueNow(force);
+    const ids = this.#held.size > 0 ? this.#held.ids() : this.#schedule.dueNow(force);
     return ids.map((id) => this.#deliver(id, force));
   }
 
@@ -246,46 +246,9 @@ export class QueueRunner {
     return await this.#record(id, sent);
   }
 
-  /**
-   * Commits the outcome of a delivery. When the commit fails (a full disk), the outcome is
-   * held in memory and committed again about every second: the message is never delivered a
-   * second time because its "delivered" could not be written. Resolves to the envelope left,
-   * or null when the message is done.
-   */
-  async #record(id: string, outcome: Outcome): Promise<Envelope | null> {
-    try {
-      const done = await this.#delivery.record(outcome);
-      this.#held.delete(id);
-      this.#commitsWork();
-      return done ? null : outcome.env;
-    } catch (e) {
-      this.#held.set(id, outcome);
-      if (!this.#commitFailing) {
-        this.#commitFailing = true;
-        this.#alert(
-          `cannot record delivery outcomes (${(e as Error).message}): keeping them in memory ` +
-            `and retrying the commit every second; no new deliveries until the spool can be ` +
-            `written (is its disk full?)`,
-          { event: "spool_unwritable", id },
-        );
-      }
-      return outcome.env;
-    }
-  }
-
-  /** A commit worked: when nothing is held any more, deliveries resume (said once). */
-  #commitsWork(): void {
-    if (this.#held.size > 0 || !this.#commitFailing) return;
-    this.#commitFailing = false;
-    this.#schedule.lastScan = -Infinity; // look at the whole spool again: new mail waited
-    this.#log.info("spool commits work again: delivery outcomes recorded, deliveries resume", {
-      event: "spool_writable",
-    });
-  }
-
-  #alert(text: string, fields?: Record<string, unknown>): void {
-    if (this.#log.error) this.#log.error(text, fields);
-    else this.#log.warn(text, fields);
+  /** Commits an outcome, or holds it when the commit fails (see {@linkcode HeldOutcomes}). */
+  #record(id: string, outcome: Outcome): Promise<Envelope | null> {
+    return this.#held.record(id, outcome);
   }
 
   /** Logs and counts one outcome: every log line of the queue is written here. */
