@@ -181,7 +181,7 @@ const closedPort = freePort(); // nothing listens there
 const smtp = (port: number): Partial<TransportSettings> => ({
   driver: "smtp",
   hosts: [`127.0.0.1:${port}`],
-  tls: "off",
+  tls: "none",
   connect_timeout: 2000,
   command_timeout: 3000,
   data_timeout: 3000,

@@ -47,14 +47,33 @@ function estimate(prev: number, cur: number, rate: Rate, now: number): number {
 export class KvRateLimiter implements RateLimiter {
   readonly #kv: Keyspace;
   readonly #now: () => number;
+  /** Hits in progress per counter: this process updates one counter at a time. */
+  readonly #queues = new Map<string, Promise<unknown>>();
   /** Uses the spool's `ratelimit` keyspace; `now` is for tests. */
   constructor(kv: Keyspace, now: () => number = Date.now) {
     this.#kv = kv;
     this.#now = now;
   }
 
-  /** Counts the event and compares the sliding-window estimate with the limit. */
-  async hit(key: string, rate: Rate): Promise<boolean> {
+  /**
+   * Counts the event and compares the sliding-window estimate with the limit. Hits on one
+   * counter are taken in turn inside the process (a burst from one client would otherwise
+   * race itself out of the optimistic retries); the versionstamp check still guards against
+   * other processes on the same spool.
+   */
+  hit(key: string, rate: Rate): Promise<boolean> {
+    const q = `${rate.window}\0${key}`;
+    const before = this.#queues.get(q) ?? Promise.resolve();
+    const run = before.then(() => this.#hit(key, rate), () => this.#hit(key, rate));
+    const tail = run.catch(() => {});
+    this.#queues.set(q, tail);
+    tail.then(() => {
+      if (this.#queues.get(q) === tail) this.#queues.delete(q);
+    });
+    return run;
+  }
+
+  async #hit(key: string, rate: Rate): Promise<boolean> {
     const now = this.#now();
     const bucket = Math.floor(now / rate.window);
     const cur = [rate.window, key, bucket];
