@@ -440,5 +440,7 @@ Deno.test("parseProxyHeader() fuzz: 20,000 random and mutated headers only retur
   }
   const ms = performance.now() - started;
   assert(counts.ok > 500 && counts.error > 5000 && counts.incomplete > 500, JSON.stringify(counts));
-  assert(ms < 10_000, `fuzz took ${ms} ms`);
+  // Speed is measured in bench/, not asserted here (a loaded machine would fail it).
+  // deno-lint-ignore no-console
+  console.log(`fuzz: 20,000 headers in ${Math.round(ms)} ms`);
 });
