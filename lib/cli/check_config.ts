@@ -10,8 +10,8 @@ export const CHECK_CONFIG_HELP = `Usage: relay check-config --config FILE [--pri
 
 Parses and validates the configuration file, opens its lookup tables, compiles its ACLs
 and builds its routes. When a transport uses DANE, checks that the resolver validates
-DNSSEC ([dns] dnssec_probe) and prints a warning when it does not. Prints "FILE: OK" and exits 0, or the first error with file, line
-and key, and exits 1. --print shows the effective configuration
+DNSSEC ([dns] dnssec_probe) and warns when it does not. Prints "FILE: OK" and exits 0,
+or the first error with file, line and key, and exits 1. --print shows the effective configuration
 (defaults filled in, durations in ms, sizes in bytes) as JSON.`;
 
 /** `relay check-config`. */
@@ -33,7 +33,7 @@ export async function checkConfigCommand(args: string[]): Promise<number> {
     await (await queueRunnerFor(config, spool, { policy, file: values.config })).stop();
     await policy.close();
     const warning = await daneSelfTest(config, resolverFor(config));
-    if (warning) console.error(`warning: ${warning}`);
+    if (warning) Deno.stderr.writeSync(new TextEncoder().encode(`warning: ${warning}\n`));
   } finally {
     spool.close();
   }
