@@ -140,7 +140,7 @@ t("a wrong TLSA hash defers with 4.7.5, names record and certificate, no clear t
   const r = await send("wrong.dane.test", "dane");
   assertEquals(r.status, "deferred");
   assertMatch(r.diagnostic, /^4\.7\.5 DANE authentication of mx\.wrong\.dane\.test/);
-  assertMatch(r.diagnostic, /TLSA mx\.wrong\.dane\.test 3 1 1/);
+  assertMatch(r.diagnostic, /TLSA mx\.wrong\.dane\.test 3 1 1 0{16}…/);
   assertMatch(r.diagnostic, /DNS:mx\.ta\.dane\.test/);
   assertMatch(r.diagnostic, /tls_out_tlsa_usage=8/);
   assertEquals(received(tlsPeer), before, "no message in clear text");
@@ -192,7 +192,7 @@ t("DANE-TA with a certificate that names neither MX host nor domain defers", asy
   const r = await send("tabad.dane.test", "dane");
   assertEquals(r.status, "deferred");
   assertMatch(r.diagnostic, /^4\.7\.5 DANE authentication of mx\.tabad\.dane\.test/);
-  assertMatch(r.diagnostic, /2 1 1 \(name not mx\.tabad\.dane\.test, tabad\.dane\.test\)/);
+  assertMatch(r.diagnostic, /2 1 1 [0-9a-f]{16}… \(hostname mismatch\)/);
 });
 
 t("a TLSA name that is a CNAME is followed (RFC 7671 7)", async () => {

@@ -235,7 +235,10 @@ export class SmtpConnection {
     const who = `${o.host} [${o.ip}]`;
     const refs = (o.referenceNames ?? [o.host]).join(", ");
     if (o.dane) {
-      const tlsa = o.dane.records.map((r) => `${r.usage} ${r.selector} ${r.matchingType}`);
+      const tlsa = o.dane.records.map((r) =>
+        `${r.usage} ${r.selector} ${r.matchingType} ` +
+        Array.from(r.data.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("") + "…"
+      );
       this.remote.tlsaUsage ??= o.dane.records.reduce((bits, r) => bits | (1 << r.usage), 0);
       const m = session.dane;
       // RFC 7672 3.2.2: DANE-TA also needs the name; our RFC 6125 check on top of OpenSSL's.
