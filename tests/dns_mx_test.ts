@@ -57,6 +57,8 @@ Deno.test("resolveMxHosts uses the domain's own address when it has no MX", asyn
       preference: 0,
       implicit: true,
       addresses: ["192.0.2.5"],
+      mxSecure: false,
+      secure: false,
     }]);
   });
 });

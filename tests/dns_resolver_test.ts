@@ -46,6 +46,36 @@ Deno.test("resolver exposes the AD bit", async () => {
   }
 });
 
+Deno.test("resolver believes AD only from servers trusted to validate", async () => {
+  const dns = await TestDnsServer.start([{ name: "a.test", type: "A", data: "192.0.2.9" }]);
+  dns.ad = true;
+  try {
+    // Loopback servers are trusted by default; a list that omits the server is not.
+    const other = resolverFor(dns, { dnssecTrusted: ["192.0.2.53"] });
+    assertEquals((await other.lookup("a.test", "A")).ad, false);
+    const listed = resolverFor(dns, { dnssecTrusted: [dns.address] });
+    assertEquals((await listed.lookup("a.test", "A")).ad, true);
+  } finally {
+    dns.close();
+  }
+});
+
+Deno.test("resolver carries AD on NXDOMAIN and NODATA (authenticated denial)", async () => {
+  const dns = await TestDnsServer.start([{ name: "a.test", type: "A", data: "192.0.2.9" }]);
+  dns.ad = true;
+  try {
+    const r = resolverFor(dns);
+    const tlsa = await r.resolveTlsa("_25._tcp.missing.test");
+    assertEquals([tlsa.rcode, tlsa.ad, tlsa.records.length], ["NXDOMAIN", true, 0]);
+    const nodata = await r.resolveTlsa("a.test");
+    assertEquals([nodata.rcode, nodata.ad, nodata.records.length], ["NOERROR", true, 0]);
+    const e = await assertRejects(() => r.resolveA("missing.test"), DnsError);
+    assertEquals((e as DnsError).ad, true);
+  } finally {
+    dns.close();
+  }
+});
+
 Deno.test("resolver follows CNAME chains, in one answer and across queries", async () => {
   const dns = await TestDnsServer.start([
     { name: "alias.test", type: "CNAME", data: "middle.test" },

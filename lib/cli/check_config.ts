@@ -1,6 +1,7 @@
 import { loadConfig } from "../config/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { out } from "./context.ts";
+import { daneSelfTest, resolverFor } from "../relay/mod.ts";
 import { openPolicyFor, queueRunnerFor } from "./runtime.ts";
 import { Spool } from "../spool/mod.ts";
 
@@ -8,8 +9,9 @@ import { Spool } from "../spool/mod.ts";
 export const CHECK_CONFIG_HELP = `Usage: relay check-config --config FILE [--print]
 
 Parses and validates the configuration file, opens its lookup tables, compiles its ACLs
-and builds its routes. Prints "FILE: OK" and exits 0, or the first error with file, line
-and key, and exits 1. --print shows the effective configuration
+and builds its routes. When a transport uses DANE, checks that the resolver validates
+DNSSEC ([dns] dnssec_probe) and warns when it does not. Prints "FILE: OK" and exits 0,
+or the first error with file, line and key, and exits 1. --print shows the effective configuration
 (defaults filled in, durations in ms, sizes in bytes) as JSON.`;
 
 /** `relay check-config`. */
@@ -30,6 +32,8 @@ export async function checkConfigCommand(args: string[]): Promise<number> {
     const policy = await openPolicyFor(config, spool, values.config);
     await (await queueRunnerFor(config, spool, { policy, file: values.config })).stop();
     await policy.close();
+    const warning = await daneSelfTest(config, resolverFor(config));
+    if (warning) Deno.stderr.writeSync(new TextEncoder().encode(`warning: ${warning}\n`));
   } finally {
     spool.close();
   }

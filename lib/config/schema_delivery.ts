@@ -37,6 +37,13 @@ export const dnsSchema = z.strictObject({
   /** Address families for delivery. */
   family: z.enum(["both", "ipv4", "ipv6"]).default("both"),
   prefer_ipv6: z.boolean().default(false),
+  /**
+   * Servers (`host` or `host:port`) trusted to validate DNSSEC: only their AD bit counts for
+   * DANE. Absent: the loopback servers among `servers` (a validating resolver on this host).
+   */
+  dnssec_trusted: z.array(z.string().min(1)).optional(),
+  /** A DNSSEC-signed name checked at start (and by check-config) when DANE is configured. */
+  dnssec_probe: z.string().default(""),
 });
 
 /** One `[[route]]`: recipients whose domain matches go to the named transport. */
@@ -76,10 +83,7 @@ export const transportSchema = z.strictObject({
     "opportunistic",
     "require",
     "off",
-  ]).default("may").refine((v) => v !== "dane" && v !== "dane-only", {
-    message: "DANE levels are not available yet (TLSA lookups are not implemented); " +
-      'use "verify" or "encrypt"',
-  }).transform((v) =>
+  ]).default("may").transform((v) =>
     v === "opportunistic" ? "may" : v === "require" ? "encrypt" : v === "off" ? "none" : v
   ),
   /** Trust anchors (PEM) for tls = "verify"; empty: the system CA bundle. */

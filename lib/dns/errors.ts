@@ -19,6 +19,8 @@ export class DnsError extends Error {
   readonly type: string;
   /** The response code, when a server answered. */
   readonly rcode?: string;
+  /** For NXDOMAIN: the denial was authenticated by a trusted validating resolver (AD). */
+  readonly ad: boolean;
   /** True when a later retry may succeed (SERVFAIL, timeout); false for NXDOMAIN, null MX. */
   readonly temporary: boolean;
 
@@ -27,7 +29,7 @@ export class DnsError extends Error {
     failure: DnsFailure,
     domain: string,
     type: string,
-    options: { rcode?: string; message?: string; cause?: unknown } = {},
+    options: { rcode?: string; message?: string; cause?: unknown; ad?: boolean } = {},
   ) {
     super(options.message ?? describe(failure, domain, type), { cause: options.cause });
     this.name = "DnsError";
@@ -35,6 +37,7 @@ export class DnsError extends Error {
     this.domain = domain;
     this.type = type;
     this.rcode = options.rcode;
+    this.ad = options.ad ?? false;
     this.temporary = !(failure === "nxdomain" || failure === "nullmx" || failure === "noaddress");
   }
 }

@@ -5,13 +5,23 @@
  * @module
  */
 export { DnsError, type DnsFailure } from "./errors.ts";
-export { byPreference, hostAddresses, type MxHost, type MxOptions, resolveMxHosts } from "./mx.ts";
+export {
+  byPreference,
+  hostAddresses,
+  type MxHost,
+  type MxOptions,
+  resolveMxHosts,
+  secureHostAddresses,
+} from "./mx.ts";
+export { checkDnssec } from "./dnssec_probe.ts";
 export { parseResolvConf, readResolvConf, type ResolvConf } from "./resolv_conf.ts";
 export {
   type DnsResult,
   Resolver,
   type ResolverOptions,
   reverseName,
+  type SecureAddresses,
+  type TlsaAnswer,
   type TlsaRecord,
 } from "./resolver.ts";
 export { type Answer, type Packet } from "./wire.ts";

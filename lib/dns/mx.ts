@@ -12,6 +12,10 @@ export interface MxHost {
   implicit: boolean;
   /** IP addresses, in the order to try. */
   addresses: string[];
+  /** The MX RRset was DNSSEC-validated (AD from a trusted resolver; RFC 7672 2.2.1). */
+  mxSecure: boolean;
+  /** The host's address records were DNSSEC-validated: DANE may apply (RFC 7672 2.2.2). */
+  secure: boolean;
 }
 
 /** How {@linkcode resolveMxHosts} orders and filters addresses. */
@@ -36,7 +40,14 @@ export async function resolveMxHosts(
   opts: MxOptions = {},
 ): Promise<MxHost[]> {
   const d = domain.toLowerCase().replace(/\.$/, "");
-  const records = await resolver.resolveMx(d);
+  const answer = await resolver.lookup(d, "MX");
+  if (answer.rcode === "NXDOMAIN") {
+    throw new DnsError("nxdomain", d, "MX", { rcode: "NXDOMAIN", ad: answer.ad });
+  }
+  const records = answer.records.map((r) => {
+    const x = r.data as { preference: number; exchange: string };
+    return { preference: x.preference, exchange: x.exchange.toLowerCase().replace(/\.$/, "") };
+  });
   // RFC 7505 3: a single MX with an empty exchange (".") means "no mail here".
   if (records.some((r) => r.exchange === "" || r.exchange === ".")) {
     throw new DnsError("nullmx", d, "MX");
@@ -53,8 +64,8 @@ export async function resolveMxHosts(
   let permanent: DnsError | undefined;
   for (const h of ordered) {
     try {
-      const addresses = await hostAddresses(resolver, h.name, opts);
-      if (addresses.length > 0) hosts.push({ ...h, addresses });
+      const { addresses, secure } = await secureHostAddresses(resolver, h.name, opts);
+      if (addresses.length > 0) hosts.push({ ...h, addresses, mxSecure: answer.ad, secure });
       else permanent ??= new DnsError("noaddress", h.name, "A");
     } catch (e) {
       if (!(e instanceof DnsError)) throw e;
@@ -83,15 +94,31 @@ export async function hostAddresses(
   host: string,
   opts: MxOptions = {},
 ): Promise<string[]> {
-  if (isIP(host)) return [host];
+  return (await secureHostAddresses(resolver, host, opts)).addresses;
+}
+
+/**
+ * A host's addresses in the order to try, and whether every address answer used was
+ * DNSSEC-validated (an IP literal is not: no TLSA base domain).
+ */
+export async function secureHostAddresses(
+  resolver: Resolver,
+  host: string,
+  opts: MxOptions = {},
+): Promise<{ addresses: string[]; secure: boolean }> {
+  if (isIP(host)) return { addresses: [host], secure: false };
   const family = opts.family ?? "both";
+  const none = { ad: true, addresses: [] as string[] };
   const [v4, v6] = await Promise.all([
-    family === "ipv6" ? [] : resolver.resolveA(host),
-    family === "ipv4" ? [] : resolver.resolveAAAA(host).catch((e) => {
-      // A broken AAAA answer must not hide working A records.
-      if (family === "both" && e instanceof DnsError && e.temporary) return [] as string[];
+    family === "ipv6" ? none : resolver.resolveAddresses(host, "A"),
+    family === "ipv4" ? none : resolver.resolveAddresses(host, "AAAA").catch((e) => {
+      // A broken AAAA answer must not hide working A records (but makes the host insecure).
+      if (family === "both" && e instanceof DnsError && e.temporary) return { ...none, ad: false };
       throw e;
     }),
   ]);
-  return opts.preferIPv6 ? [...v6, ...v4] : [...v4, ...v6];
+  const addresses = opts.preferIPv6
+    ? [...v6.addresses, ...v4.addresses]
+    : [...v4.addresses, ...v6.addresses];
+  return { addresses, secure: v4.ad && v6.ad };
 }

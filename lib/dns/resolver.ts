@@ -20,6 +20,11 @@ export interface ResolverOptions {
   maxTtl?: number;
   /** Where to read servers when none are given (default /etc/resolv.conf). */
   resolvConf?: string;
+  /**
+   * Servers (`host` or `host:port`) trusted to validate DNSSEC: only their AD bit is believed
+   * (RFC 6698 4.1). Absent: loopback servers only (a validating resolver on this machine).
+   */
+  dnssecTrusted?: string[];
 }
 
 /** The answer to one lookup after following CNAMEs. */
@@ -30,7 +35,10 @@ export interface DnsResult {
   type: RecordType;
   /** NOERROR (records may be empty: NODATA) or NXDOMAIN. */
   rcode: "NOERROR" | "NXDOMAIN";
-  /** The AD bit: every step was validated by the (trusted) resolver. */
+  /**
+   * The AD bit: every step was validated by a trusted resolver. On NXDOMAIN and NODATA it
+   * means an authenticated denial (RFC 7672 2.2).
+   */
   ad: boolean;
   /** The name the records belong to, after CNAMEs. */
   canonicalName: string;
@@ -116,8 +124,8 @@ export class Resolver {
     let ad = true;
     let ttl = Infinity;
     for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
-      const res = await this.#ask(current, type);
-      ad &&= res.flag_ad === true;
+      const { res, trusted } = await this.#ask(current, type);
+      ad &&= trusted && res.flag_ad === true;
       const answers = res.answers ?? [];
       const asked = current;
       // Walk the CNAME chain inside this answer (RFC 1034 3.6.2).
@@ -147,8 +155,23 @@ export class Resolver {
     });
   }
 
+  /** Whether a server's AD bit is believed. */
+  #trusts(server: HostPort): boolean {
+    const list = this.#opts.dnssecTrusted;
+    if (!list) return isLoopback(server.host);
+    return list.some((t) => {
+      let want: HostPort;
+      try {
+        want = parseHostPort(t, 0);
+      } catch {
+        want = { host: t.replace(/^\[|\]$/g, ""), port: 0 }; // a bare IPv6 address
+      }
+      return want.host === server.host && (want.port === 0 || want.port === server.port);
+    });
+  }
+
   /** Sends one question to the servers in order, `attempts` rounds. */
-  async #ask(name: string, type: RecordType): Promise<Packet> {
+  async #ask(name: string, type: RecordType): Promise<{ res: Packet; trusted: boolean }> {
     const { servers, timeout, attempts } = await this.#config();
     let last: DnsError | undefined;
     for (let round = 0; round < attempts; round++) {
@@ -162,7 +185,9 @@ export class Resolver {
           continue;
         }
         const rcode = res.rcode ?? "NOERROR";
-        if (rcode === "NOERROR" || rcode === "NXDOMAIN") return res;
+        if (rcode === "NOERROR" || rcode === "NXDOMAIN") {
+          return { res, trusted: this.#trusts(server) };
+        }
         const failure = rcode === "SERVFAIL"
           ? "servfail"
           : rcode === "REFUSED"
@@ -176,7 +201,9 @@ export class Resolver {
 
   async #records(name: string, type: RecordType): Promise<DnsResult> {
     const r = await this.lookup(name, type);
-    if (r.rcode === "NXDOMAIN") throw new DnsError("nxdomain", name, type, { rcode: "NXDOMAIN" });
+    if (r.rcode === "NXDOMAIN") {
+      throw new DnsError("nxdomain", name, type, { rcode: "NXDOMAIN", ad: r.ad });
+    }
     return r;
   }
 
@@ -214,11 +241,17 @@ export class Resolver {
     );
   }
 
-  /** TLSA records with the AD bit of the answer (RFC 6698). */
-  async resolveTlsa(name: string): Promise<{ ad: boolean; records: TlsaRecord[] }> {
-    const r = await this.#records(name, "TLSA");
+  /**
+   * TLSA records at `name` (RFC 6698), CNAMEs followed (RFC 7671 7), with the AD bit. A
+   * denial (NXDOMAIN or NODATA) is a result, with `ad` telling whether it was authenticated;
+   * SERVFAIL (bogus at a validating resolver) and timeouts throw a temporary DnsError.
+   */
+  async resolveTlsa(name: string): Promise<TlsaAnswer> {
+    const r = await this.lookup(name, "TLSA");
     return {
       ad: r.ad,
+      rcode: r.rcode,
+      canonicalName: r.canonicalName,
       records: r.records.map((a) => {
         const d = a.data as {
           usage: number;
@@ -236,10 +269,41 @@ export class Resolver {
     };
   }
 
+  /** A host's A or AAAA records with the AD bit; NXDOMAIN throws a permanent DnsError. */
+  async resolveAddresses(name: string, type: "A" | "AAAA"): Promise<SecureAddresses> {
+    const r = await this.#records(name, type);
+    return { ad: r.ad, addresses: r.records.map((a) => String(a.data)) };
+  }
+
   /** Forgets cached answers. */
   clearCache(): void {
     this.#cache.clear();
   }
+}
+
+/** The answer to a TLSA question. */
+export interface TlsaAnswer {
+  /** Validated by a trusted resolver (records, or the denial when there are none). */
+  ad: boolean;
+  /** NXDOMAIN or NOERROR (no records: NODATA). */
+  rcode: "NOERROR" | "NXDOMAIN";
+  /** The name the records were found at, after CNAMEs. */
+  canonicalName: string;
+  /** The records (possibly none). */
+  records: TlsaRecord[];
+}
+
+/** Address records with the AD bit of their answer. */
+export interface SecureAddresses {
+  /** Validated by a trusted resolver. */
+  ad: boolean;
+  /** The addresses (possibly none). */
+  addresses: string[];
+}
+
+/** Whether a server address is on this machine (127.0.0.0/8 or ::1). */
+function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === "::1" || host === "localhost";
 }
 
 /** One TLSA record (RFC 6698 2.1). */

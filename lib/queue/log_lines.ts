@@ -14,7 +14,9 @@ function where(r: RecipientResult): string {
   const m = r.remote;
   if (!m) return "";
   const port = m.port === 25 ? "" : `:${m.port}`;
-  return ` H=${clean(m.host)} [${m.ip}]${port}${m.tls ? ` X=${clean(m.tls)}` : ""}`;
+  const dane = (m.dane ? ` ${m.dane}` : "") +
+    (m.tlsaUsage !== undefined ? ` tls_out_tlsa_usage=${m.tlsaUsage}` : "");
+  return ` H=${clean(m.host)} [${m.ip}]${port}${m.tls ? ` X=${clean(m.tls)}` : ""}${dane}`;
 }
 
 /** Exim's `=>` line: a recipient delivered. */

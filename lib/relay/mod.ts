@@ -7,5 +7,5 @@
 export { Relay, type RelayOptions, type StopOptions } from "./relay.ts";
 export { type ArrivalEvent, EventHub, type RelayEvent, type RelayEventListener } from "./events.ts";
 export { type InjectedMessage, InjectError } from "./inject.ts";
-export { buildPolicy, buildRunner, type RunnerParts } from "./parts.ts";
+export { buildPolicy, buildRunner, daneSelfTest, resolverFor, type RunnerParts } from "./parts.ts";
 export { EdgeRelay, type ListenAddress, type RelaySettings } from "./embedded.ts";

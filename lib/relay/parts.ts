@@ -1,5 +1,5 @@
 import { type Config, configErrorAt } from "../config/mod.ts";
-import { Resolver } from "../dns/mod.ts";
+import { checkDnssec, Resolver } from "../dns/mod.ts";
 import { LookupError } from "../lookup/mod.ts";
 import { openPolicy, type Policy, PolicyConfigError, relayResolver } from "../policy/mod.ts";
 import {
@@ -12,6 +12,30 @@ import {
 import { RouterConfigError } from "../router/mod.ts";
 import type { Spool } from "../spool/mod.ts";
 import { spfFunction } from "../server/mod.ts";
+
+/** The resolver of the `[dns]` section (servers, limits, which servers' AD bit counts). */
+export function resolverFor(config: Config): Resolver {
+  return new Resolver({ ...config.dns, dnssecTrusted: config.dns.dnssec_trusted });
+}
+
+/**
+ * When a transport uses DANE, checks that the resolver validates DNSSEC (AD on
+ * `[dns] dnssec_probe`). Returns a warning to show, or null when all is well or DANE is unused.
+ */
+export async function daneSelfTest(config: Config, resolver: Resolver): Promise<string | null> {
+  const dane = Object.entries(config.transport).filter(([, t]) =>
+    t.driver === "smtp" && (t.tls === "dane" || t.tls === "dane-only")
+  ).map(([name]) => name);
+  if (dane.length === 0) return null;
+  const probe = config.dns.dnssec_probe;
+  const who = `DANE (transport ${dane.join(", ")})`;
+  if (!probe) {
+    return `${who}: [dns] dnssec_probe is not set, so the resolver's DNSSEC validation was ` +
+      `not checked; without a validating resolver every host is DNSSEC-insecure`;
+  }
+  const problem = await checkDnssec(resolver, probe);
+  return problem ? `${who}: ${problem}` : null;
+}
 
 /**
  * Opens the lookup tables and compiles the ACLs. Problems become configuration errors that
@@ -74,7 +98,7 @@ export async function buildRunner(
       hostname: config.server.hostname,
       log: deps.log,
       lookups: deps.policy?.lookups,
-      resolver: deps.resolver ?? new Resolver({ ...config.dns }),
+      resolver: deps.resolver ?? resolverFor(config),
       onEvent: deps.onEvent,
     });
   } catch (e) {

@@ -1,5 +1,5 @@
 import type { Config } from "../config/mod.ts";
-import { Resolver } from "../dns/mod.ts";
+import type { Resolver } from "../dns/mod.ts";
 import { Logger } from "../log/mod.ts";
 import type { Policy } from "../policy/mod.ts";
 import type { DeliveryEvent, QueueRunner, RunSummary } from "../queue/mod.ts";
@@ -8,7 +8,7 @@ import { Spool, SpoolLock, verifySpool } from "../spool/mod.ts";
 import type { Envelope } from "../envelope/mod.ts";
 import { EventHub, type RelayEvent, type RelayEventListener } from "./events.ts";
 import { injectedEnvelope, type InjectedMessage } from "./inject.ts";
-import { buildPolicy, buildRunner } from "./parts.ts";
+import { buildPolicy, buildRunner, daneSelfTest, resolverFor } from "./parts.ts";
 
 /** What {@linkcode Relay.open} needs. */
 export interface RelayOptions {
@@ -108,7 +108,9 @@ export class Relay {
       if (cleaned.length) {
         log.warn(`removed ${cleaned.length} half-written message(s) left by a crash`);
       }
-      const resolver = new Resolver({ ...config.dns });
+      const resolver = resolverFor(config);
+      const daneWarning = await daneSelfTest(config, resolver);
+      if (daneWarning) log.warn(daneWarning);
       const events = new EventHub(log);
       policy = await buildPolicy(config, spool, resolver, opts.configFile);
       const runner = await buildRunner(config, spool, {

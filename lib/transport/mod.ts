@@ -6,6 +6,7 @@
  *
  * @module
  */
+export { type DaneHost, type DanePlan, planDane, usableTlsa } from "./dane.ts";
 export { dotStuff } from "./dot_stuff.ts";
 export { SmtpClientError } from "./errors.ts";
 export { HostRetryMemory, type HostRetryOptions } from "./host_retry.ts";

@@ -48,6 +48,10 @@ export interface ConnectOptions {
   referenceNames?: string[];
   /** DANE: the host's usable TLSA records and their base domain (RFC 7672 2.2.3). */
   dane?: { records: TlsaRecord[]; baseDomain: string };
+  /** The usages among every TLSA record found, bit n for usage n (`tls_out_tlsa_usage`). */
+  tlsaUsage?: number;
+  /** The DANE outcome when DANE does not apply (for example `dane=insecure`), for logs. */
+  daneNote?: string;
   /** Credentials for AUTH PLAIN/LOGIN (smarthosts). */
   auth?: { username: string; password: string };
   /** Time limits. */
@@ -84,6 +88,8 @@ export class SmtpConnection {
   private constructor(opts: ConnectOptions) {
     this.#opts = opts;
     this.remote = { host: opts.host, ip: opts.ip, port: opts.port };
+    if (opts.tlsaUsage !== undefined) this.remote.tlsaUsage = opts.tlsaUsage;
+    if (opts.daneNote) this.remote.dane = opts.daneNote;
   }
 
   /**
@@ -144,7 +150,13 @@ export class SmtpConnection {
     await this.#hello();
     if (useTls && this.extensions.has("STARTTLS")) {
       await this.#starttls();
-    } else if (tlsRequired(o.tls) || o.dane) {
+    } else if (o.dane) {
+      // RFC 7672 2.2: usable TLSA records make TLS mandatory.
+      throw new TlsPolicyError(
+        `4.7.5 ${o.host} [${o.ip}] has TLSA records but did not offer STARTTLS ` +
+          `(dane=fail tls_out_tlsa_usage=${this.remote.tlsaUsage ?? 0})`,
+      );
+    } else if (tlsRequired(o.tls)) {
       throw new TlsPolicyError(`TLS is required, but ${o.host} did not offer STARTTLS`);
     }
     if (o.auth) await this.#authenticate(o.auth);
@@ -223,8 +235,11 @@ export class SmtpConnection {
     const who = `${o.host} [${o.ip}]`;
     const refs = (o.referenceNames ?? [o.host]).join(", ");
     if (o.dane) {
-      const tlsa = o.dane.records.map((r) => `${r.usage} ${r.selector} ${r.matchingType}`);
-      this.remote.tlsaUsage = o.dane.records.reduce((bits, r) => bits | (1 << r.usage), 0);
+      const tlsa = o.dane.records.map((r) =>
+        `${r.usage} ${r.selector} ${r.matchingType} ` +
+        Array.from(r.data.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("") + "…"
+      );
+      this.remote.tlsaUsage ??= o.dane.records.reduce((bits, r) => bits | (1 << r.usage), 0);
       const m = session.dane;
       // RFC 7672 3.2.2: DANE-TA also needs the name; our RFC 6125 check on top of OpenSSL's.
       if (m && session.verify.code === 0 && (m.usage === 3 || session.matchedName)) {
@@ -237,7 +252,7 @@ export class SmtpConnection {
         `4.7.5 DANE authentication of ${who} failed: no certificate matched TLSA ` +
           `${o.dane.baseDomain} ${tlsa.join(", ")} (${
             m ? `name not ${refs}` : session.verify.text
-          }); server sent ${describeLeaf(session)}`,
+          }); server sent ${describeLeaf(session)}; tls_out_tlsa_usage=${this.remote.tlsaUsage}`,
       );
     }
     if (o.tls !== "verify") return;

@@ -1,16 +1,17 @@
 import {
   DnsError,
-  hostAddresses,
   type MxOptions,
   resolveMxHosts,
   type Resolver,
+  secureHostAddresses,
 } from "../dns/mod.ts";
 import { parseHostPort } from "../net/mod.ts";
 import type { Recipient } from "../envelope/mod.ts";
 import { SmtpClientError } from "./errors.ts";
 import { HostRetryMemory } from "./host_retry.ts";
+import { type DanePlan, planDane } from "./dane.ts";
 import { ConnectionPool } from "./pool.ts";
-import { SmtpConnection, type SmtpTimeouts, TlsPolicyError } from "./smtp_connection.ts";
+import { SmtpConnection, type SmtpTimeouts } from "./smtp_connection.ts";
 import type { TlsLevel } from "./tls_policy.ts";
 import type {
   DeliverOptions,
@@ -56,6 +57,10 @@ interface Target {
   host: string;
   ip: string;
   port: number;
+  /** The host's address records were DNSSEC-validated (RFC 7672 2.2.2). */
+  secure: boolean;
+  /** The next-hop domain, a DANE-TA reference name with a secure MX (RFC 7672 3.2.2). */
+  nextHop?: string;
 }
 
 /**
@@ -108,8 +113,6 @@ export class SmtpTransport implements Transport {
     for (const t of targets) {
       if (pending.length === 0) break;
       const key = `${t.ip}:${t.port}`;
-      // A pooled connection serves only deliveries with the same requirements and name.
-      const poolKey = `${key} ${this.#level()} ${t.host.toLowerCase()}`;
       const waiting = opts.force ? null : this.#hostRetry.waiting(key);
       if (waiting) {
         setLast(`${t.host} [${t.ip}]: host in retry wait after: ${waiting}`, {
@@ -122,7 +125,15 @@ export class SmtpTransport implements Transport {
       }
       let outcome;
       try {
-        outcome = await this.#sendVia(t, poolKey, message, pending);
+        const plan = await this.#plan(t);
+        // A pooled connection serves only deliveries with the same requirements and name.
+        const tlsa = plan.dane?.records.map((r) =>
+          `${r.usage}${r.selector}${r.matchingType}` +
+          Array.from(r.data, (b) => b.toString(16).padStart(2, "0")).join("")
+        );
+        const poolKey = `${key} ${this.#level()} ${plan.tls} ${t.host.toLowerCase()}` +
+          (tlsa ? ` ${tlsa.join(",")}` : "");
+        outcome = await this.#sendVia(t, plan, poolKey, message, pending);
       } catch (e) {
         if (!(e instanceof SmtpClientError)) throw e;
         setLast(e.message, { host: t.host, ip: t.ip, port: t.port, ...e.remote });
@@ -146,9 +157,15 @@ export class SmtpTransport implements Transport {
   }
 
   /** Opens (or reuses) a connection and runs one transaction; retries a stale reused one. */
-  async #sendVia(t: Target, key: string, message: OutboundMessage, rcpts: Recipient[]) {
+  async #sendVia(
+    t: Target,
+    plan: DanePlan,
+    key: string,
+    message: OutboundMessage,
+    rcpts: Recipient[],
+  ) {
     for (let attempt = 0;; attempt++) {
-      const conn = await this.#pool.acquire(key, () => this.#open(t));
+      const conn = await this.#pool.acquire(key, () => this.#open(t, plan));
       const reused = conn.transactions > 0;
       const outcome = await conn.send(message, rcpts);
       this.#pool.release(key, conn);
@@ -161,23 +178,30 @@ export class SmtpTransport implements Transport {
     return this.#o.tls ?? "may";
   }
 
-  async #open(t: Target): Promise<SmtpConnection> {
+  /** The level this host gets: the configured one, or what DANE (RFC 7672 2.2) decides. */
+  async #plan(t: Target): Promise<DanePlan> {
     const level = this.#level();
-    if (level === "dane-only") {
-      // Never a silent downgrade: without TLSA lookups a DANE requirement cannot be met.
-      throw new TlsPolicyError(
-        `4.7.5 DANE required for ${t.host}, but TLSA lookups are not available`,
-      );
-    }
+    if (level !== "dane" && level !== "dane-only") return { tls: level };
+    return await planDane(this.#o.resolver, t, level);
+  }
+
+  async #open(t: Target, plan: DanePlan): Promise<SmtpConnection> {
+    const level = this.#level();
+    // RFC 7672 3.2.2: DANE-TA names are the MX host name and the next-hop domain.
+    const referenceNames = plan.dane && t.nextHop && t.nextHop !== t.host.toLowerCase()
+      ? [t.host, t.nextHop]
+      : [t.host];
     const conn = await SmtpConnection.open({
       host: t.host,
       ip: t.ip,
       port: t.port,
       helo: this.#o.helo,
-      // DANE levels without TLSA support for this host: `dane` is opportunistic.
-      tls: level === "dane" ? "may" : level,
+      tls: plan.tls,
       caFile: this.#o.caFile,
-      referenceNames: [t.host],
+      referenceNames,
+      dane: plan.dane,
+      tlsaUsage: plan.tlsaUsage,
+      daneNote: plan.note,
       auth: this.#o.auth,
       timeouts: this.#timeouts,
     });
@@ -200,7 +224,8 @@ export class SmtpTransport implements Transport {
       for (const h of this.#o.hosts) {
         const { host, port } = parseHostPort(h, 25);
         try {
-          for (const ip of await hostAddresses(r, host, this.#o.mx)) out.push({ host, ip, port });
+          const found = await secureHostAddresses(r, host, this.#o.mx);
+          for (const ip of found.addresses) out.push({ host, ip, port, secure: found.secure });
         } catch (e) {
           if (!(e instanceof DnsError)) throw e;
           lastError = e;
@@ -216,9 +241,17 @@ export class SmtpTransport implements Transport {
     }
     const port = this.#o.port ?? 25;
     const literal = /^\[(?:IPv6:)?([^\]]+)\]$/i.exec(domain);
-    if (literal) return [{ host: literal[1], ip: literal[1], port }];
+    if (literal) return [{ host: literal[1], ip: literal[1], port, secure: false }];
     const mx = await resolveMxHosts(r, domain, this.#o.mx);
-    return mx.flatMap((h) => h.addresses.map((ip) => ({ host: h.name, ip, port })));
+    return mx.flatMap((h) =>
+      h.addresses.map((ip) => ({
+        host: h.name,
+        ip,
+        port,
+        secure: h.secure,
+        nextHop: h.mxSecure && !h.implicit ? domain : undefined,
+      }))
+    );
   }
 
   /** Closes idle connections; with `abort`, busy ones too. */

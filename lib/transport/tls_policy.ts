@@ -5,7 +5,9 @@
  * - `encrypt`: TLS required (defer without it), certificate not checked.
  * - `verify`: TLS required, the chain must verify against the CA file (system bundle by
  *   default) and the certificate must name the host (RFC 6125).
- * - `dane`: DANE (RFC 7672) when the host has usable DNSSEC-signed TLSA records, else `may`.
+ * - `dane`: DANE (RFC 7672) when the host has usable DNSSEC-signed TLSA records (then TLS
+ *   must match them, no fallback); TLSA records that are all unusable (usages 0/1): `encrypt`;
+ *   insecure DNS or a secure denial of TLSA: `may`. A failed TLSA lookup defers the host.
  * - `dane-only`: DANE required: a host without usable secure TLSA records is deferred.
  */
 export type TlsLevel = "none" | "may" | "encrypt" | "verify" | "dane" | "dane-only";
