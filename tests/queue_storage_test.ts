@@ -26,7 +26,7 @@ async function setup(smarthost: string, interval?: number): Promise<Setup> {
   return setupWith(await Spool.open(":memory:"), smarthost, interval);
 }
 
-async function setupWith(spool: Spool, smarthost: string, interval?: number): Promise<Setup> {
+function setupWith(spool: Spool, smarthost: string, interval?: number): Promise<Setup> {
   const router = Router.build({
     routes: [{ domains: ["*"], transport: "smart" }],
     transports: {
@@ -49,7 +49,7 @@ async function setupWith(spool: Spool, smarthost: string, interval?: number): Pr
     error: (t: string) => lines.push(`E ${t}`),
   };
   const runner = new QueueRunner({ spool, router, hostname: "relay.test", log, interval });
-  return { spool, runner, router, lines };
+  return Promise.resolve({ spool, runner, router, lines });
 }
 
 async function teardown(s: Setup): Promise<void> {

@@ -28,6 +28,7 @@ relayTest("text log lines escape the client's CR, LF, ESC and NUL bytes", "", as
   await r.waitLog(/rejected "XYZZY/);
   const text = await Deno.readTextFile(r.logFile);
   const lines = text.split("\n").filter(Boolean);
+  // deno-lint-ignore no-control-regex
   for (const line of lines) assert(!/[\x00-\x08\x0b-\x1f\x7f]/.test(line), JSON.stringify(line));
   assert(lines.some((l) => l.includes('rejected "XYZZY\\r\\x1b[2J\\x00forged line"')), text);
 });
