@@ -21,8 +21,6 @@ function smarthost(port: number): string {
 Deno.test({
   name:
     "relay serve delivers accepted mail to a smarthost (Postfix smtp-sink) and empties the queue",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const sink = await smtpSink({ dump: true });
     const dir = await Deno.makeTempDir({ prefix: "relay-serve-" });
@@ -69,8 +67,6 @@ print("sent")
 
 Deno.test({
   name: "queue flush and remove --bounce are handed to the running relay; run --once works alone",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "relay-flush-" });
     // A smarthost that refuses connections: mail stays deferred.
@@ -130,7 +126,6 @@ print("sent")
 
 Deno.test({
   name: "check-config names the line of an ACL that does not compile and of a bad route",
-  sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir();
     await Deno.writeTextFile(

@@ -68,8 +68,6 @@ relayTest(
 
 Deno.test({
   name: "JSON logs go to the configured file; SIGHUP reloads the certificate",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const work = await Deno.makeTempDir({ prefix: "relay-hup-" });
     const a = await makeCert(work, "old.test");

@@ -33,8 +33,6 @@ except smtplib.SMTPRecipientsRefused as e:
 
 Deno.test({
   name: "forwarded mail goes out with an SRS0 sender of our domain (real smtp-sink)",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const sink = await smtpSink({ dump: true });
     const dir = await Deno.makeTempDir({ prefix: "relay-srs-" });
@@ -61,8 +59,6 @@ Deno.test({
 
 Deno.test({
   name: "a bounce to an SRS address is reversed; forged SRS addresses are refused",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const r = await startRelay(SRS);
     try {

@@ -215,8 +215,6 @@ export async function spawnRelay(
 export function relayTest(name: string, toml: string, fn: (r: TestRelay) => Promise<void>): void {
   Deno.test({
     name,
-    sanitizeOps: false, // node:tls keeps timers of its own
-    sanitizeResources: false,
     async fn() {
       const relay = await startRelay(toml);
       try {
