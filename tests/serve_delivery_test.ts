@@ -3,13 +3,10 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { relayCli, spawnRelay } from "./helpers/relay.ts";
 import { python } from "./helpers/clients.ts";
 import { smtpSink } from "./helpers/postfix.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 async function until(what: string, ok: () => Promise<boolean>, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(ok, { timeoutMs: ms, intervalMs: 100, what });
 }
 
 /** Routes every recipient to one smarthost on 127.0.0.1:port, without TLS. */

@@ -7,6 +7,7 @@ import { type Config, parseConfig } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/mod.ts";
 import { type Envelope, Spool } from "../../lib/spool/mod.ts";
 import { SmtpServer } from "../../lib/server/mod.ts";
+import { waitFor } from "./wait.ts";
 
 type Table = Record<string, unknown>;
 
@@ -67,14 +68,12 @@ export async function startRelay(toml = ""): Promise<TestRelay> {
     spool,
     port: server.addresses[0].port,
     logs,
-    async waitLog(re, ms = 5000) {
-      const until = Date.now() + ms;
-      for (;;) {
-        const hit = logs.find((l) => re.test(l));
-        if (hit) return hit;
-        if (Date.now() > until) throw new Error(`no log line matched ${re}:\n${logs.join("\n")}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    waitLog(re, ms = 5000) {
+      return waitFor(() => logs.find((l) => re.test(l)), {
+        timeoutMs: ms,
+        what: `a log line matching ${re}`,
+        detail: () => logs.join("\n"),
+      });
     },
     async messages() {
       const all: Envelope[] = [];
