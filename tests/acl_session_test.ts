@@ -128,8 +128,6 @@ print(json.dumps(codes))
 
 Deno.test({
   name: "connect ACL drops a client before the banner",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const r = await startRelay(ACL.replace("127.0.0.9/32", "127.0.0.0/8"));
     try {
@@ -144,8 +142,6 @@ Deno.test({
 
 Deno.test({
   name: "a Redis lookup that cannot answer defers RCPT with 451 (never fails open)",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const redis = await startRedis();
     await redis.cli("SADD", "blocked", "spammer@example.com");
@@ -183,7 +179,6 @@ message = "550 5.7.1 blocked"
 
 Deno.test({
   name: "relay test-session runs stdin through the session and ACLs and queues nothing",
-  sanitizeResources: false,
   async fn() {
     const cfg = `${dir}/relay.toml`;
     await Deno.writeTextFile(

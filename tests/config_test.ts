@@ -118,7 +118,6 @@ Deno.test("a missing DKIM key file fails at load naming dkim.sign[i].key_file", 
 
 Deno.test({
   name: "relay check-config reports OK or the error with exit codes 0 and 1",
-  sanitizeResources: false,
   async fn() {
     const ok = await relayCli(["check-config", "--config", EXAMPLE]);
     assertEquals(ok.code, 0, ok.stderr);

@@ -8,8 +8,6 @@ const QUEUE_ONLY = "[queue]\ndeliver = false\n";
 
 Deno.test({
   name: "kill -9 right after a 250: every accepted message is in the spool after restart",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "relay-crash-" });
     const relay = await spawnRelay(dir, QUEUE_ONLY);
@@ -61,8 +59,6 @@ print(json.dumps(accepted))
 
 Deno.test({
   name: "queue list/show/remove manage spooled messages; --help works",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "relay-cli-" });
     const relay = await spawnRelay(dir, QUEUE_ONLY);

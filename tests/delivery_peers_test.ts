@@ -8,7 +8,8 @@ import { type Envelope, newMessageId } from "../lib/envelope/mod.ts";
 import { TestDnsServer } from "./helpers/dns_server.ts";
 import { hashPassword } from "../lib/auth/mod.ts";
 import { selfSignedCert } from "./helpers/fake_smtp_peer.ts";
-import { startPostfix, waitFor } from "./helpers/postfix.ts";
+import { startPostfix } from "./helpers/postfix.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 async function enqueue(spool: Spool, rcpts: string[], body: string): Promise<string> {
   const id = newMessageId();

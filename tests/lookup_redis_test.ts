@@ -7,6 +7,7 @@ import {
 } from "../lib/lookup/mod.ts";
 import { assertEquals, assertRejects, assertThrows } from "./helpers/assert.ts";
 import { startRedis } from "./helpers/redis.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 Deno.test("redis server specs parse as host:port/db/password", () => {
   assertEquals(parseRedisServer("127.0.0.1"), {
@@ -151,8 +152,8 @@ Deno.test("redis lookup fails over to the second server and back", async () => {
     assertEquals(await t.get("who"), "second");
     await first.start();
     await first.cli("SET", "who", "first");
-    await new Promise((r) => setTimeout(r, 150));
-    assertEquals(await t.get("who"), "first");
+    // Back to the first server once its retry delay (100 ms) has passed.
+    await waitFor(async () => (await t.get("who")) === "first", { what: "the first server" });
     await first.stop();
     await second.stop();
     await assertRejects(() => t.get("who"), LookupDeferError);

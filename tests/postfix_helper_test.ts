@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { smtpSink, smtpSource, startPostfix, waitFor } from "./helpers/postfix.ts";
+import { smtpSink, smtpSource, startPostfix } from "./helpers/postfix.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 async function swaks(port: number, to: string, extra: string[] = []): Promise<string> {
   const out = await new Deno.Command("swaks", {

@@ -1,10 +1,11 @@
 import { testEnvelope } from "./helpers/envelope.ts";
 import { assertEquals } from "./helpers/assert.ts";
 import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
-import { createQueueRunner, removeQueued, runQueue } from "../lib/queue/mod.ts";
+import { activeRunner, createQueueRunner, removeQueued, runQueue } from "../lib/queue/mod.ts";
 import { Spool } from "../lib/spool/mod.ts";
 import { newMessageId } from "../lib/envelope/mod.ts";
 import { FakePeer } from "./helpers/fake_smtp_peer.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 async function enqueue(spool: Spool, nextAttempt: number): Promise<string> {
   const id = newMessageId();
@@ -40,13 +41,11 @@ Deno.test("runQueue and removeQueued work alone, or through a running relay's ru
     // With a runner running (as in `relay serve`), the commands are handed to it.
     const serving = createQueueRunner(settings, deps);
     serving.start();
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => activeRunner(spool), { what: "the runner's lease" });
     const c = await enqueue(spool, later);
     const out = await runQueue(settings, deps, { id: c });
     assertEquals("handedTo" in out && out.handedTo.pid, Deno.pid);
-    for (let i = 0; i < 150 && (await spool.get(c)); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(async () => !(await spool.get(c)), { what: "the message delivered" });
     assertEquals(await spool.get(c), null);
     await serving.stop();
     assertEquals(peer.messages.length, 2);

@@ -3,6 +3,7 @@ import { assertEquals } from "./helpers/assert.ts";
 import { Spool } from "../lib/spool/mod.ts";
 import { newMessageId } from "../lib/envelope/mod.ts";
 import { FakePeer } from "./helpers/fake_smtp_peer.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { createQueueRunner } from "../lib/queue/mod.ts";
 import { deliveryConfigSchema } from "../lib/config/schema_delivery.ts";
 
@@ -17,11 +18,7 @@ async function enqueue(spool: Spool, subject: string): Promise<string> {
 }
 
 async function until(cond: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(cond, { timeoutMs: ms, intervalMs: 25 });
 }
 
 Deno.test("kill -9 during delivery loses nothing and re-sends nothing confirmed", async () => {

@@ -14,6 +14,7 @@ import { DEFAULT_TRANSPORT } from "../lib/router/mod.ts";
 import { Spool } from "../lib/spool/mod.ts";
 import { type Envelope, newMessageId, type Recipient } from "../lib/envelope/mod.ts";
 import { FakePeer } from "./helpers/fake_smtp_peer.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { smtpSink } from "./helpers/postfix.ts";
 
 const BODY = "From: a@origin.test\r\nSubject: test\r\n\r\nHello\r\n.dot line\r\n";
@@ -216,9 +217,7 @@ Deno.test("queue runner in the background delivers notified messages and stops c
     s.runner.start();
     const id = await enqueue(s.spool, ["a@dest.test"]);
     s.runner.notify(id);
-    for (let i = 0; i < 100 && (await s.spool.get(id)); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(async () => !(await s.spool.get(id)), { what: "the message delivered" });
     assertEquals(await s.spool.get(id), null);
     assertEquals(peer.messages.length, 1);
   } finally {
@@ -264,9 +263,7 @@ Deno.test("queue runner in the background retries a deferred message when it is 
   try {
     const id = await enqueue(s.spool, ["a@dest.test"]);
     s.runner.start();
-    for (let i = 0; i < 150 && (await s.spool.get(id)); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(async () => !(await s.spool.get(id)), { what: "the message delivered" });
     assertEquals(await s.spool.get(id), null);
     assertEquals(attempts, 2);
     assert(s.lines.some((l) => l.startsWith(`${id} == a@dest.test`)));
@@ -283,9 +280,7 @@ Deno.test("queue runner stop({ timeout }) cuts a hung delivery and keeps it defe
   try {
     const id = await enqueue(s.spool, ["a@dest.test"]);
     s.runner.start();
-    for (let i = 0; i < 100 && peer.commands.filter((c) => c === "DATA").length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(() => peer.commands.includes("DATA"), { what: "DATA at the peer" });
     const t0 = Date.now();
     await s.runner.stop({ timeout: 200 });
     assert(Date.now() - t0 < 2000);
@@ -331,24 +326,18 @@ Deno.test("a running runner holds the lease and serves flush requests from the C
     await s.runner.runOnce(); // deferred for 15 minutes
     assertEquals(await activeRunner(s.spool), null);
     s.runner.start();
-    for (let i = 0; i < 50 && !(await activeRunner(s.spool)); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(() => activeRunner(s.spool), { what: "the runner's lease" });
     assertEquals((await activeRunner(s.spool))?.pid, Deno.pid);
     refuse = false;
     await requestFlush(s.spool, id); // what `relay queue flush ID` does while serve runs
-    for (let i = 0; i < 150 && (await s.spool.get(id)); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(async () => !(await s.spool.get(id)), { what: "the message delivered" });
     assertEquals(await s.spool.get(id), null);
     const other = await enqueue(s.spool, [{
       address: "b@dest.test",
       nextAttempt: Date.now() + 1e9,
     }]);
     await requestRemove(s.spool, other, true); // `relay queue remove ID --bounce`
-    for (let i = 0; i < 150 && (await s.spool.get(other)); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(async () => !(await s.spool.get(other)), { what: "the message removed" });
     assertEquals(await s.spool.get(other), null);
     assert(s.lines.some((l) => l.startsWith(`${other} removed by the administrator (bounced)`)));
     await s.runner.stop();

@@ -37,8 +37,6 @@ except smtplib.SMTPSenderRefused as e:
 
 Deno.test({
   name: "DKIM-signed by one relay, SPF/DKIM/DMARC checked by another; ACLs act on the results",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const key = makeDkimKey("rsa");
     const dir = await Deno.makeTempDir({ prefix: "relay-dkim-" });

@@ -3,13 +3,10 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { relayCli, spawnRelay } from "./helpers/relay.ts";
 import { python } from "./helpers/clients.ts";
 import { smtpSink } from "./helpers/postfix.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 async function until(what: string, ok: () => Promise<boolean>, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(ok, { timeoutMs: ms, intervalMs: 100, what });
 }
 
 /** Routes every recipient to one smarthost on 127.0.0.1:port, without TLS. */
@@ -21,8 +18,6 @@ function smarthost(port: number): string {
 Deno.test({
   name:
     "relay serve delivers accepted mail to a smarthost (Postfix smtp-sink) and empties the queue",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const sink = await smtpSink({ dump: true });
     const dir = await Deno.makeTempDir({ prefix: "relay-serve-" });
@@ -69,8 +64,6 @@ print("sent")
 
 Deno.test({
   name: "queue flush and remove --bounce are handed to the running relay; run --once works alone",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "relay-flush-" });
     // A smarthost that refuses connections: mail stays deferred.
@@ -130,7 +123,6 @@ print("sent")
 
 Deno.test({
   name: "check-config names the line of an ACL that does not compile and of a bad route",
-  sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir();
     await Deno.writeTextFile(

@@ -2,6 +2,7 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { relayTest, spawnRelay } from "./helpers/relay.ts";
 import { makeCert, python, swaks } from "./helpers/clients.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { hashPassword } from "../lib/auth/mod.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "relay-listen-" });
@@ -68,8 +69,6 @@ relayTest(
 
 Deno.test({
   name: "JSON logs go to the configured file; SIGHUP reloads the certificate",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const work = await Deno.makeTempDir({ prefix: "relay-hup-" });
     const a = await makeCert(work, "old.test");
@@ -87,13 +86,10 @@ Deno.test({
     const b = await makeCert(work, "new.test"); // same paths: overwrites the files
     assertEquals([b.cert, b.key], [a.cert, a.key]);
     relay.child.kill("SIGHUP");
-    const until = Date.now() + 5000;
-    let name = await peerName();
-    while (name !== "new.test" && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 100));
-      name = await peerName();
-    }
-    assertEquals(name, "new.test");
+    await waitFor(async () => (await peerName()) === "new.test", {
+      timeoutMs: 5000,
+      what: "the reloaded certificate (CN=new.test)",
+    });
     assertEquals(await relay.stop(), 0);
     const lines = (await Deno.readTextFile(logFile)).trim().split("\n").map((l) => JSON.parse(l));
     assert(lines.some((l) => l.msg === "SIGHUP: TLS certificate reloaded"));

@@ -3,6 +3,7 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { spawnRelay, startRelay } from "./helpers/relay.ts";
 import { python } from "./helpers/clients.ts";
 import { smtpSink } from "./helpers/postfix.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { srsForward } from "../lib/senderauth/mod.ts";
 
 const SRS = `[server]
@@ -33,8 +34,6 @@ except smtplib.SMTPRecipientsRefused as e:
 
 Deno.test({
   name: "forwarded mail goes out with an SRS0 sender of our domain (real smtp-sink)",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const sink = await smtpSink({ dump: true });
     const dir = await Deno.makeTempDir({ prefix: "relay-srs-" });
@@ -45,11 +44,10 @@ Deno.test({
     );
     try {
       assertEquals(await send(relay.port, "alice@origin.test", "bob@fwd.test"), "250");
-      const until = Date.now() + 15000;
-      while ((await sink.messages()).length === 0 && Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const [got] = await sink.messages();
+      const [got] = await waitFor(async () => {
+        const all = await sink.messages();
+        return all.length > 0 && all;
+      }, { timeoutMs: 15000, what: "the forwarded message at smtp-sink" });
       assertMatch(got, /SRS0=[^=]+=[A-Z0-9]{2}=origin\.test=alice@srs\.fwd\.test/);
     } finally {
       await relay.stop();
@@ -61,8 +59,6 @@ Deno.test({
 
 Deno.test({
   name: "a bounce to an SRS address is reversed; forged SRS addresses are refused",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const r = await startRelay(SRS);
     try {

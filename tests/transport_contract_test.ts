@@ -8,7 +8,8 @@ import { DEFAULT_TRANSPORT, Router, type TransportSettings } from "../lib/router
 import type { OutboundMessage, RecipientResult, Transport } from "../lib/transport/mod.ts";
 import { testEnvelope, testRecipient } from "./helpers/envelope.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { freePort, type SmtpSink, smtpSink, waitFor } from "./helpers/postfix.ts";
+import { freePort, type SmtpSink, smtpSink } from "./helpers/postfix.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 /** What one transport (in one setting) must answer for every recipient. */
 interface Expected {

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { waitFor } from "./wait.ts";
+
 const HAPROXY = "/usr/sbin/haproxy";
 
 /** Which PROXY header haproxy prepends on its connections to the backend. */
@@ -95,13 +97,11 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
     await drained;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
-  const deadline = Date.now() + 10_000;
-  while (!(listening(port, false) && (!ipv6 || listening(port6, true)))) {
-    if (exited || Date.now() > deadline) {
-      await stop();
-      throw new HaproxyStartError(`haproxy did not start listening: ${output.trim()}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
+  const up = () => listening(port, false) && (!ipv6 || listening(port6, true));
+  await waitFor(() => exited || up(), { what: "haproxy to listen" }).catch(() => {});
+  if (exited || !up()) {
+    await stop();
+    throw new HaproxyStartError(`haproxy did not start listening: ${output.trim()}`);
   }
   return { port, port6, dir, log: () => output, stop };
 }

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { waitFor } from "./wait.ts";
+
 const POSTFIX = "/usr/sbin/postfix";
 const SMTP_SINK = "/usr/sbin/smtp-sink";
 const SMTP_SOURCE = "/usr/sbin/smtp-source";
@@ -87,19 +89,6 @@ export function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
-}
-
-/** Polls `cond` every `intervalMs` until it returns true, or throws after `timeoutMs`. */
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<void> {
-  const { timeoutMs = 10_000, intervalMs = 50, what = "condition" } = opts;
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port. */

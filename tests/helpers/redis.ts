@@ -6,6 +6,8 @@
  * @module
  */
 
+import { waitFor } from "./wait.ts";
+
 const REDIS_SERVER = "/usr/bin/redis-server";
 
 /** A running (or stopped) private Redis server. */
@@ -81,18 +83,13 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisPeer>
     async start() {
       if (child) return;
       child = new Deno.Command(REDIS_SERVER, { args, stdout: "null", stderr: "null" }).spawn();
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline) {
+      await waitFor(async () => {
         try {
-          if ((await raw(port, auth.length ? [auth, ["PING"]] : [["PING"]])).includes("PONG")) {
-            return;
-          }
+          return (await raw(port, auth.length ? [auth, ["PING"]] : [["PING"]])).includes("PONG");
         } catch {
-          // not listening yet
+          return false; // not listening yet
         }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error(`redis-server did not start on port ${port}`);
+      }, { timeoutMs: 5000, what: `redis-server to answer PING on port ${port}` });
     },
   };
   await peer.start();

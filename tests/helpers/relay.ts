@@ -8,6 +8,7 @@ import { Logger } from "../../lib/log/mod.ts";
 import { Spool } from "../../lib/spool/mod.ts";
 import type { Envelope } from "../../lib/envelope/mod.ts";
 import { SmtpServer } from "../../lib/server/mod.ts";
+import { waitFor } from "./wait.ts";
 
 type Table = Record<string, unknown>;
 
@@ -71,14 +72,12 @@ export async function startRelay(toml = ""): Promise<TestRelay> {
     port: server.addresses[0].port,
     logs,
     logFile,
-    async waitLog(re, ms = 5000) {
-      const until = Date.now() + ms;
-      for (;;) {
-        const hit = logs.find((l) => re.test(l));
-        if (hit) return hit;
-        if (Date.now() > until) throw new Error(`no log line matched ${re}:\n${logs.join("\n")}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    waitLog(re, ms = 5000) {
+      return waitFor(() => logs.find((l) => re.test(l)), {
+        timeoutMs: ms,
+        what: `a log line matching ${re}`,
+        detail: () => logs.join("\n"),
+      });
     },
     async messages() {
       const all: Envelope[] = [];
@@ -219,8 +218,6 @@ export async function spawnRelay(
 export function relayTest(name: string, toml: string, fn: (r: TestRelay) => Promise<void>): void {
   Deno.test({
     name,
-    sanitizeOps: false, // node:tls keeps timers of its own
-    sanitizeResources: false,
     async fn() {
       const relay = await startRelay(toml);
       try {
