@@ -59,9 +59,34 @@ export function loadAverage(): number {
   return Deno.loadavg()[0];
 }
 
-/** A process and its live direct children (for Postfix: the master and its daemons). */
+/**
+ * A process and all its live descendants (Postfix: the master and its daemons; Exim: the
+ * daemon, its reception processes and their delivery processes).
+ */
 export async function treePids(pid: number): Promise<number[]> {
-  return [pid, ...(await childrenOf(pid))];
+  const out = await new Deno.Command("ps", {
+    args: ["-e", "-o", "pid=,ppid="],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const kids = new Map<number, number[]>();
+  for (const line of dec.decode(out.stdout).split("\n")) {
+    const [p, pp] = line.trim().split(/\s+/).map(Number);
+    if (!p) continue;
+    kids.set(pp, [...(kids.get(pp) ?? []), p]);
+  }
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...(kids.get(all[i]) ?? []));
+  return all;
+}
+
+/**
+ * CPU milliseconds of a process tree: each live process's own time plus the time of the
+ * children it has reaped (so an exited smtpd counts through the master that waited for it).
+ */
+export async function allTreeCpuMs(pid: number): Promise<number | undefined> {
+  const ms = await Promise.all((await treePids(pid)).map(cpuMs));
+  return ms[0] === undefined ? undefined : ms.reduce((n: number, c) => n + (c ?? 0), 0);
 }
 
 /**

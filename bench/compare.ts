@@ -13,8 +13,17 @@ import { parseArgs } from "node:util";
 import { smtpSink, smtpSource, startPostfix } from "../tests/helpers/postfix.ts";
 import { parseSizeFlag } from "./_flags.ts";
 import { fmt, note, percentile, print, table } from "./_out.ts";
-import { busyShare, cpuMs, loadAverage, machineCpu, pssSum, treeCpuMs, treePids } from "./_proc.ts";
+import {
+  allTreeCpuMs,
+  busyShare,
+  cpuMs,
+  loadAverage,
+  machineCpu,
+  pssSum,
+  treePids,
+} from "./_proc.ts";
 import { countSpool, startRelay } from "./_relay.ts";
+import { ensureExim, startExim } from "./_exim.ts";
 import { sequentialLatencies } from "./_smtp_client.ts";
 
 /** Flags of the comparison. */
@@ -37,6 +46,8 @@ export interface CompareFlags {
   pin: boolean;
   /** Skip the accept-only rows. */
   skipAccept: boolean;
+  /** Add an Exim column (private root, see bench/_exim.ts). */
+  exim: boolean;
   /** Only this MTA (relay or postfix). */
   only?: string;
   /** Keep temp dirs. */
@@ -53,6 +64,7 @@ const HELP = `Usage: deno task bench [flags]
   --size S       message size: bytes, or 10K, 100K (default 10K)
   --rounds N     interleaved rounds; medians reported (default 3)
   --pin          run the relay pinned to 1 core and to 2 (taskset -c 0 / -c 0,1)
+  --exim         add Exim 4 (fetched into a private root; slow: use a small --serial)
   --skip-accept  skip the accept-only runs (relay deliver = false, Postfix hold)
   --only T       run only relay or postfix
   --keep         keep temp dirs (spools, configs, logs) and print their paths`;
@@ -79,6 +91,7 @@ export function parseCompareFlags(args: string[]): CompareFlags | null {
       rounds: { type: "string", default: "3" },
       pin: { type: "boolean", default: false },
       "skip-accept": { type: "boolean", default: false },
+      exim: { type: "boolean", default: false },
       only: { type: "string" },
       keep: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -99,6 +112,7 @@ export function parseCompareFlags(args: string[]): CompareFlags | null {
     rounds: int("rounds", v.rounds, 1),
     pin: v.pin,
     skipAccept: v["skip-accept"],
+    exim: v.exim,
     only: v.only,
     keep: v.keep,
   };
@@ -124,7 +138,7 @@ interface Sut {
 interface Mta {
   name: string;
   /** The MTA this column is compared with (ratios are against Postfix). */
-  kind: "relay" | "postfix";
+  kind: "relay" | "postfix" | "other";
   start(mode: Mode): Promise<Sut>;
 }
 
@@ -178,12 +192,42 @@ function postfixMta(flags: CompareFlags): Mta {
       return {
         port: pf.port,
         pids: () => treePids(pf.masterPid),
-        cpuMs: () => treeCpuMs(pf.masterPid),
+        cpuMs: () => allTreeCpuMs(pf.masterPid),
         arrived: () => sink?.count(),
         async stop() {
           const held = sink ? 0 : await pf.queueCount("hold");
           await pf.stop({ keep: flags.keep });
           if (flags.keep) print(`postfix dir kept: ${pf.dir}`);
+          if (!sink) return held;
+          const n = sink.count();
+          await sink.stop();
+          return n;
+        },
+      };
+    },
+  };
+}
+
+function eximMta(flags: CompareFlags, version: string): Mta {
+  return {
+    name: version.replace("Exim version", "Exim"),
+    kind: "other",
+    async start(mode) {
+      const sink = mode === "deliver" ? await smtpSink() : undefined;
+      const ex = await startExim({ sinkPort: sink?.port }).catch(async (e) => {
+        await sink?.stop();
+        throw e;
+      });
+      return {
+        port: ex.port,
+        pids: () => treePids(ex.pid),
+        // Delivery processes Exim detaches are reaped by init: a lower bound.
+        cpuMs: () => allTreeCpuMs(ex.pid),
+        arrived: () => sink?.count(),
+        async stop() {
+          const held = sink ? 0 : await ex.queueCount();
+          await ex.stop({ keep: flags.keep });
+          if (flags.keep) print(`exim dir kept: ${ex.dir}`);
           if (!sink) return held;
           const n = sink.count();
           await sink.stop();
@@ -507,13 +551,30 @@ async function main(): Promise<void> {
       mtas.push(relayMta(flags, "relay 1 core", "0"), relayMta(flags, "relay 2 cores", "0,1"));
     } else mtas.push(relayMta(flags, "relay"));
   }
+  const unavailable: string[] = [];
+  if (flags.exim) {
+    try {
+      mtas.splice(1, 0, eximMta(flags, await ensureExim()));
+    } catch (e) {
+      unavailable.push(`Exim: not available: ${(e as Error).message}`);
+    }
+  }
   const modes: Mode[] = flags.skipAccept ? ["deliver"] : ["deliver", "accept"];
   const runs: Run[] = [];
   // Interleaved: each round runs every MTA once per mode, so a change in the machine's load
   // hits all columns alike.
   for (let round = 0; round < flags.rounds; round++) {
     for (const mode of modes) {
-      for (const m of mtas) runs.push(await measure(m, mode, flags));
+      for (const m of [...mtas]) {
+        try {
+          runs.push(await measure(m, mode, flags));
+        } catch (e) {
+          // Postfix and the relay must run; an optional column that fails is dropped.
+          if (m.kind !== "other") throw e;
+          unavailable.push(`${m.name}: not available: ${(e as Error).message}`);
+          mtas.splice(mtas.indexOf(m), 1);
+        }
+      }
     }
   }
   print(
@@ -525,6 +586,7 @@ async function main(): Promise<void> {
   print(`args: ${Deno.args.join(" ") || "(defaults)"}; cores: ${navigator.hardwareConcurrency}`);
   print();
   print(summary(mtas, runs, flags));
+  for (const u of unavailable) print(u);
   print();
   print(runsTable(runs));
   for (const r of runs.filter((r) => r.held !== r.sent)) {
