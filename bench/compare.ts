@@ -24,6 +24,7 @@ import {
 } from "./_proc.ts";
 import { countSpool, startRelay } from "./_relay.ts";
 import { ensureExim, startExim } from "./_exim.ts";
+import { ensureHaraka, startHaraka } from "./_haraka.ts";
 import { sequentialLatencies } from "./_smtp_client.ts";
 
 /** Flags of the comparison. */
@@ -48,6 +49,8 @@ export interface CompareFlags {
   skipAccept: boolean;
   /** Add an Exim column (private root, see bench/_exim.ts). */
   exim: boolean;
+  /** Add a Haraka column (from npm, see bench/_haraka.ts). */
+  haraka: boolean;
   /** Only this MTA (relay or postfix). */
   only?: string;
   /** Keep temp dirs. */
@@ -65,6 +68,7 @@ const HELP = `Usage: deno task bench [flags]
   --rounds N     interleaved rounds; medians reported (default 3)
   --pin          run the relay pinned to 1 core and to 2 (taskset -c 0 / -c 0,1)
   --exim         add Exim 4 (fetched into a private root; slow: use a small --serial)
+  --haraka       add Haraka (npm install into a cache folder; needs node >= 20)
   --skip-accept  skip the accept-only runs (relay deliver = false, Postfix hold)
   --only T       run only relay or postfix
   --keep         keep temp dirs (spools, configs, logs) and print their paths`;
@@ -92,6 +96,7 @@ export function parseCompareFlags(args: string[]): CompareFlags | null {
       pin: { type: "boolean", default: false },
       "skip-accept": { type: "boolean", default: false },
       exim: { type: "boolean", default: false },
+      haraka: { type: "boolean", default: false },
       only: { type: "string" },
       keep: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -113,6 +118,7 @@ export function parseCompareFlags(args: string[]): CompareFlags | null {
     pin: v.pin,
     skipAccept: v["skip-accept"],
     exim: v.exim,
+    haraka: v.haraka,
     only: v.only,
     keep: v.keep,
   };
@@ -139,6 +145,8 @@ interface Mta {
   name: string;
   /** The MTA this column is compared with (ratios are against Postfix). */
   kind: "relay" | "postfix" | "other";
+  /** No accept-only setup (no hold queue equivalent): skipped in that mode. */
+  deliverOnly?: boolean;
   start(mode: Mode): Promise<Sut>;
 }
 
@@ -210,7 +218,7 @@ function postfixMta(flags: CompareFlags): Mta {
 
 function eximMta(flags: CompareFlags, version: string): Mta {
   return {
-    name: version.replace("Exim version", "Exim"),
+    name: version,
     kind: "other",
     async start(mode) {
       const sink = mode === "deliver" ? await smtpSink() : undefined;
@@ -229,6 +237,34 @@ function eximMta(flags: CompareFlags, version: string): Mta {
           await ex.stop({ keep: flags.keep });
           if (flags.keep) print(`exim dir kept: ${ex.dir}`);
           if (!sink) return held;
+          const n = sink.count();
+          await sink.stop();
+          return n;
+        },
+      };
+    },
+  };
+}
+
+function harakaMta(flags: CompareFlags, version: string): Mta {
+  return {
+    name: version,
+    kind: "other",
+    deliverOnly: true,
+    async start() {
+      const sink = await smtpSink();
+      const h = await startHaraka({ sinkPort: sink.port }).catch(async (e) => {
+        await sink.stop();
+        throw e;
+      });
+      return {
+        port: h.port,
+        pids: () => treePids(h.pid),
+        cpuMs: () => allTreeCpuMs(h.pid),
+        arrived: () => sink.count(),
+        async stop() {
+          await h.stop({ keep: flags.keep });
+          if (flags.keep) print(`haraka dir kept: ${h.dir}`);
           const n = sink.count();
           await sink.stop();
           return n;
@@ -559,6 +595,13 @@ async function main(): Promise<void> {
       unavailable.push(`Exim: not available: ${(e as Error).message}`);
     }
   }
+  if (flags.haraka) {
+    try {
+      mtas.splice(1, 0, harakaMta(flags, await ensureHaraka()));
+    } catch (e) {
+      unavailable.push(`Haraka: not available: ${(e as Error).message}`);
+    }
+  }
   const modes: Mode[] = flags.skipAccept ? ["deliver"] : ["deliver", "accept"];
   const runs: Run[] = [];
   // Interleaved: each round runs every MTA once per mode, so a change in the machine's load
@@ -566,6 +609,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < flags.rounds; round++) {
     for (const mode of modes) {
       for (const m of [...mtas]) {
+        if (mode === "accept" && m.deliverOnly) continue;
         try {
           runs.push(await measure(m, mode, flags));
         } catch (e) {
