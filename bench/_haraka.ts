@@ -67,9 +67,10 @@ export interface HarakaInstance {
 export async function startHaraka(opts: { sinkPort: number }): Promise<HarakaInstance> {
   await ensureHaraka();
   const port = freePort();
-  const dir = await Deno.makeTempDir({ prefix: "haraka-bench-" });
+  const dir = `${await Deno.makeTempDir({ prefix: "haraka-bench-" })}/haraka`;
   const conf = `${dir}/config`;
-  await Deno.mkdir(conf);
+  // `haraka -i` writes the default config (connection.ini and the like); then override.
+  await run("node", [BIN, "-i", dir]);
   const files: Record<string, string> = {
     "me": "haraka.bench.test\n",
     "smtp.ini": `[main]\nlisten=127.0.0.1:${port}\n`,
@@ -107,7 +108,7 @@ export async function startHaraka(opts: { sinkPort: number }): Promise<HarakaIns
     await status;
     clearTimeout(t);
     await drain;
-    if (!o.keep) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (!o.keep) await Deno.remove(`${dir}/..`, { recursive: true }).catch(() => {});
   };
   try {
     await waitListening(port, 20_000);
