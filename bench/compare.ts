@@ -286,6 +286,8 @@ interface Run {
   pipelinedP99?: number;
   pssMb?: number;
   cpuPerMsg?: number;
+  /** CPU time of the MTA over the concurrency-20 window divided by its wall time. */
+  cores?: number;
   busy?: number;
   held: number;
   sent: number;
@@ -386,6 +388,7 @@ async function measure(mta: Mta, mode: Mode, flags: CompareFlags): Promise<Run> 
       cpuPerMsg: cpu0 !== undefined && cpu1 !== undefined
         ? (cpu1 - cpu0) / flags.messages
         : undefined,
+      cores: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / deliverMs : undefined,
       busy: busyShare(m0, m1),
       held,
       sent,
@@ -450,6 +453,13 @@ function rowSpecs(flags: CompareFlags): RowSpec[] {
       label: `CPU ms per message (utime+stime), concurrency ${c}`,
       mode: "deliver",
       get: (r) => r.cpuPerMsg,
+      decimals: 2,
+      ratio: true,
+    },
+    {
+      label: `cores the MTA used at concurrency ${c} (its CPU time / wall time)`,
+      mode: "deliver",
+      get: (r) => r.cores,
       decimals: 2,
       ratio: true,
     },
@@ -553,6 +563,7 @@ function runsTable(runs: Run[]): string {
     "pipelined p50",
     "PSS MiB",
     "CPU ms/msg",
+    "cores",
     "busy",
     "held/sent",
     "load1",
@@ -566,6 +577,7 @@ function runsTable(runs: Run[]): string {
       fmt(r.pipelinedP50, 2),
       fmt(r.pssMb),
       fmt(r.cpuPerMsg, 2),
+      fmt(r.cores, 2),
       r.busy === undefined ? "-" : `${fmt(r.busy * 100)}%`,
       `${r.held}/${r.sent}`,
       fmt(r.load, 2),
