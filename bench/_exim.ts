@@ -88,12 +88,15 @@ export interface EximOptions {
 
 /** A running private Exim daemon. */
 export interface EximInstance {
+  /** Its SMTP port on 127.0.0.1. */
   port: number;
   /** The daemon's pid (its reception and delivery processes are its descendants). */
   pid: number;
+  /** Temp dir with its config, spool and log. */
   dir: string;
   /** Messages on Exim's spool (queued, not yet delivered). */
   queueCount(): Promise<number>;
+  /** Stops the daemon (SIGTERM, SIGKILL after 10 s) and removes the temp dir unless `keep`. */
   stop(opts?: { keep?: boolean }): Promise<void>;
 }
 

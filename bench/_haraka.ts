@@ -57,9 +57,13 @@ export async function ensureHaraka(): Promise<string> {
 
 /** A running Haraka. */
 export interface HarakaInstance {
+  /** Its SMTP port on 127.0.0.1. */
   port: number;
+  /** The master process id (its cluster worker is a child). */
   pid: number;
+  /** Haraka's folder (config/, queue/). */
   dir: string;
+  /** Stops Haraka (SIGTERM, SIGKILL after 10 s) and removes its folder unless `keep`. */
   stop(opts?: { keep?: boolean }): Promise<void>;
 }
 

@@ -330,7 +330,18 @@ async function measure(mta: Mta, mode: Mode, flags: CompareFlags): Promise<Run> 
   let stopped = false;
   try {
     const send = async (messages: number, sessions: number) => {
-      const r = await smtpSource({ port: sut.port, messages, sessions, size: flags.size });
+      // A stalled MTA would keep smtp-source waiting forever; stopping the MTA ends it.
+      const limitMs = 30_000 + (300 * messages) / sessions;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const r = await Promise.race([
+        smtpSource({ port: sut.port, messages, sessions, size: flags.size }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Cannot load ${mta.name}: no end after ${limitMs} ms`)),
+            limitMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       if (!r.success || r.stderr.trim()) {
         throw new Error(`Cannot load ${mta.name}: smtp-source said ${r.stderr.trim()}`);
       }
