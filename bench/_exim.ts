@@ -204,7 +204,8 @@ export async function startExim(opts: EximOptions = {}): Promise<EximInstance> {
     for await (const c of child.stderr) errText = (errText + dec.decode(c)).slice(-2000);
   })();
   let exited = false;
-  const status = child.status.then((s) => (exited = true, s));
+  let code: number | undefined;
+  const status = child.status.then((s) => (exited = true, code = s.code, s));
   const stop = async (o: { keep?: boolean } = {}) => {
     if (!exited) child.kill("SIGTERM");
     const t = setTimeout(() => !exited && child.kill("SIGKILL"), 10_000);
@@ -216,8 +217,9 @@ export async function startExim(opts: EximOptions = {}): Promise<EximInstance> {
   try {
     await waitListening(port, 10_000);
   } catch {
+    const why = exited ? `it exited with code ${code}` : "it did not listen";
     await stop();
-    throw new EximUnavailableError(`Exim did not listen on 127.0.0.1:${port}: ${errText.trim()}`);
+    throw new EximUnavailableError(`Exim on 127.0.0.1:${port}: ${why}: ${errText.trim()}`);
   }
   return {
     port,

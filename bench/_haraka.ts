@@ -105,7 +105,8 @@ export async function startHaraka(opts: { sinkPort: number }): Promise<HarakaIns
     for await (const c of child.stderr) errText = (errText + dec.decode(c)).slice(-2000);
   })();
   let exited = false;
-  const status = child.status.then((s) => (exited = true, s));
+  let code: number | undefined;
+  const status = child.status.then((s) => (exited = true, code = s.code, s));
   const stop = async (o: { keep?: boolean } = {}) => {
     if (!exited) child.kill("SIGTERM");
     const t = setTimeout(() => !exited && child.kill("SIGKILL"), 10_000);
@@ -117,8 +118,9 @@ export async function startHaraka(opts: { sinkPort: number }): Promise<HarakaIns
   try {
     await waitListening(port, 20_000);
   } catch {
+    const why = exited ? `it exited with code ${code}` : "it did not listen";
     await stop();
-    throw new HarakaUnavailableError(`Haraka did not listen on 127.0.0.1:${port}: ${errText}`);
+    throw new HarakaUnavailableError(`Haraka on 127.0.0.1:${port}: ${why}: ${errText.trim()}`);
   }
   return { port, pid: child.pid, dir, stop };
 }
