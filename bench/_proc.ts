@@ -58,3 +58,70 @@ export async function treePeakRss(pid: number): Promise<number | undefined> {
 export function loadAverage(): number {
   return Deno.loadavg()[0];
 }
+
+/**
+ * A process and all its live descendants (Postfix: the master and its daemons; Exim: the
+ * daemon, its reception processes and their delivery processes).
+ */
+export async function treePids(pid: number): Promise<number[]> {
+  const out = await new Deno.Command("ps", {
+    args: ["-e", "-o", "pid=,ppid="],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const kids = new Map<number, number[]>();
+  for (const line of dec.decode(out.stdout).split("\n")) {
+    const [p, pp] = line.trim().split(/\s+/).map(Number);
+    if (!p) continue;
+    kids.set(pp, [...(kids.get(pp) ?? []), p]);
+  }
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...(kids.get(all[i]) ?? []));
+  return all;
+}
+
+/**
+ * CPU milliseconds of a process tree: each live process's own time plus the time of the
+ * children it has reaped (so an exited smtpd counts through the master that waited for it).
+ */
+export async function allTreeCpuMs(pid: number): Promise<number | undefined> {
+  const ms = await Promise.all((await treePids(pid)).map(cpuMs));
+  return ms[0] === undefined ? undefined : ms.reduce((n: number, c) => n + (c ?? 0), 0);
+}
+
+/**
+ * Summed proportional set size (`Pss:` of /proc/PID/smaps_rollup) of the processes in bytes;
+ * shared pages are split among the processes sharing them, so the sum does not count them twice.
+ * Processes gone meanwhile are skipped; undefined when none could be read.
+ */
+export async function pssSum(pids: number[]): Promise<number | undefined> {
+  if (pids.length === 0) return undefined;
+  // One `cat` for all: it reads the files it can and skips the ones that vanished.
+  const out = await new Deno.Command("cat", {
+    args: pids.map((p) => `/proc/${p}/smaps_rollup`),
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const kb = [...dec.decode(out.stdout).matchAll(/^Pss:\s+(\d+) kB/gm)].map((m) => Number(m[1]));
+  return kb.length ? kb.reduce((a, b) => a + b, 0) * 1024 : undefined;
+}
+
+/** Whole-machine CPU jiffies from the first line of /proc/stat: busy and total. */
+export async function machineCpu(): Promise<{ busy: number; total: number } | undefined> {
+  const stat = await readProc("/proc/stat");
+  const m = stat ? /^cpu\s+([\d\s]+)$/m.exec(stat) : null;
+  if (!m) return undefined;
+  // user nice system idle iowait irq softirq steal (guest time is already in user).
+  const f = m[1].trim().split(/\s+/).slice(0, 8).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - f[4], total };
+}
+
+/** Share of the machine's CPU time that was busy between two {@linkcode machineCpu} readings. */
+export function busyShare(
+  a: { busy: number; total: number } | undefined,
+  b: { busy: number; total: number } | undefined,
+): number | undefined {
+  if (!a || !b || b.total === a.total) return undefined;
+  return (b.busy - a.busy) / (b.total - a.total);
+}

@@ -15,6 +15,8 @@ export interface RelayOptions {
   cpuProfDir?: string;
   /** Log format; default `text`. */
   logFormat?: "text" | "json";
+  /** Pin the relay to these CPUs with `taskset -c` (for example `0` or `0,1`). */
+  cpus?: string;
 }
 
 /** A running relay process. */
@@ -62,8 +64,12 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayProcess>
   const dir = await Deno.makeTempDir({ prefix: "relay-bench-" });
   const config = `${dir}/relay.toml`;
   await Deno.writeTextFile(config, configToml(dir, port, opts));
-  const child = new Deno.Command(Deno.execPath(), {
+  // taskset execs deno in place, so the child's pid is the relay's.
+  const cmd = opts.cpus ? "taskset" : Deno.execPath();
+  const pin = opts.cpus ? ["-c", opts.cpus, Deno.execPath()] : [];
+  const child = new Deno.Command(cmd, {
     args: [
+      ...pin,
       "run",
       "--unstable-kv",
       "-A",
