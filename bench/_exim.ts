@@ -119,6 +119,8 @@ rfc1413_hosts =
 rfc1413_query_timeout = 0s
 smtp_accept_max = 200
 smtp_accept_reserve = 0
+# Default 10: later messages on one connection would wait for a queue run.
+smtp_accept_queue_per_connection = 0
 smtp_connect_backlog = 256
 acl_smtp_rcpt = acl_rcpt
 ${route}

@@ -71,7 +71,8 @@ export interface HarakaInstance {
 export async function startHaraka(opts: { sinkPort: number }): Promise<HarakaInstance> {
   await ensureHaraka();
   const port = freePort();
-  const dir = `${await Deno.makeTempDir({ prefix: "haraka-bench-" })}/haraka`;
+  const base = await Deno.makeTempDir({ prefix: "haraka-bench-" });
+  const dir = `${base}/haraka`;
   const conf = `${dir}/config`;
   // `haraka -i` writes the default config (connection.ini and the like); then override.
   await run("node", [BIN, "-i", dir]);
@@ -113,7 +114,7 @@ export async function startHaraka(opts: { sinkPort: number }): Promise<HarakaIns
     await status;
     clearTimeout(t);
     await drain;
-    if (!o.keep) await Deno.remove(`${dir}/..`, { recursive: true }).catch(() => {});
+    if (!o.keep) await Deno.remove(base, { recursive: true }).catch(() => {});
   };
   try {
     await waitListening(port, 20_000);

@@ -328,6 +328,7 @@ async function measure(mta: Mta, mode: Mode, flags: CompareFlags): Promise<Run> 
   const sut = await mta.start(mode);
   const limit = 30_000 + flags.messages * 20;
   let stopped = false;
+  let pss: { stop(): Promise<number | undefined> } | undefined;
   try {
     const send = async (messages: number, sessions: number) => {
       // A stalled MTA would keep smtp-source waiting forever; stopping the MTA ends it.
@@ -353,7 +354,7 @@ async function measure(mta: Mta, mode: Mode, flags: CompareFlags): Promise<Run> 
       sent += flags.warmup;
       await waitArrived(sut, sent, limit);
     }
-    const pss = pssSampler(sut);
+    pss = pssSampler(sut);
     const cpu0 = await sut.cpuMs();
     const m0 = await machineCpu();
     const t0 = performance.now();
@@ -381,6 +382,7 @@ async function measure(mta: Mta, mode: Mode, flags: CompareFlags): Promise<Run> 
       await waitArrived(sut, sent, limit);
     }
     const peak = await pss.stop();
+    pss = undefined;
     stopped = true;
     const held = await sut.stop();
     const base = flags.warmup;
@@ -405,6 +407,7 @@ async function measure(mta: Mta, mode: Mode, flags: CompareFlags): Promise<Run> 
       sent,
     };
   } finally {
+    await pss?.stop();
     if (!stopped) await sut.stop().catch(() => 0);
   }
 }
