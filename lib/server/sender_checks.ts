@@ -8,7 +8,7 @@ import {
   verifyDkim,
 } from "../senderauth/mod.ts";
 import type { Session } from "./session.ts";
-import { inbound, joined } from "./sender_auth.ts";
+import { inbound } from "./sender_auth.ts";
 
 /** Where DMARC results are kept for aggregate reports: `["dmarc", "history", ms, uuid]`. */
 export const DMARC_HISTORY: Deno.KvKey = ["dmarc", "history"];
@@ -57,10 +57,10 @@ export async function spfAtMail(s: Session, sender: string): Promise<SpfCheck | 
 export async function checkMessage(
   s: Session,
   spf: SpfCheck | null,
-  chunks: Uint8Array[],
+  message: () => AsyncIterable<Uint8Array>,
 ): Promise<void> {
   try {
-    await checkMessageOrThrow(s, spf, chunks);
+    await checkMessageOrThrow(s, spf, message);
   } catch (e) {
     // The message goes on without results (ACLs see "none"); the admin sees why.
     s.deps.log.warn(`${s.hostText} DKIM/DMARC checks failed: ${(e as Error).message}`);
@@ -70,7 +70,7 @@ export async function checkMessage(
 async function checkMessageOrThrow(
   s: Session,
   spf: SpfCheck | null,
-  chunks: Uint8Array[],
+  message: () => AsyncIterable<Uint8Array>,
 ): Promise<void> {
   const a = s.deps.senderAuth;
   if (!a || !inbound(s)) return;
@@ -80,7 +80,7 @@ async function checkMessageOrThrow(
     if (spf) s.pendingHeaders.push(authenticationResults(s.config.server.hostname, { spf }));
     return;
   }
-  const dkim = await verifyDkim(joined(chunks), {
+  const dkim = await verifyDkim(message(), {
     resolver: a.resolver,
     minBitLength: c.dkim.min_key_bits,
   });

@@ -1,4 +1,4 @@
-import type { BodyWriter, MailDsn, Recipient } from "../spool/mod.ts";
+import type { MailDsn, Recipient, SpoolWriter } from "../spool/mod.ts";
 import type { DmarcCheck, SpfCheck } from "../senderauth/mod.ts";
 
 /** One mail transaction: from MAIL FROM to the end of DATA/BDAT LAST, or RSET. */
@@ -19,8 +19,10 @@ export interface Transaction {
   discarded?: number;
   /** A predata or data ACL said `discard`: the message is accepted and thrown away. */
   discard?: boolean;
-  /** BDAT state: chunks received so far. */
-  bdat?: { body: BodyWriter; id: string; headerLength: number };
+  /** The body being received (streamed to the spool); dropped if the transaction ends first. */
+  body?: SpoolWriter;
+  /** BDAT state: the message id and our Received header. */
+  bdat?: { id: string; received: Uint8Array };
 }
 
 /** Creates a new transaction for a sender. */

@@ -118,6 +118,13 @@ export interface Envelope {
   size: number;
   /** Number of body chunks in the spool. */
   chunks: number;
+  /** Bytes of the head record (`["body", id, -1]`, header fields we added), when it has one. */
+  headSize?: number;
+  /**
+   * `sha256:<hex>` of the body chunks `["body", id, 0..chunks-1]` in order (the message as
+   * received, without the head record), set when the body was streamed in.
+   */
+  bodyHash?: string;
   /**
    * The envelope sender to use in MAIL FROM when forwarding (SRS, RFC-less but common:
    * Sender Rewriting Scheme). Bounces the relay makes itself still go to `sender`.

@@ -15,13 +15,16 @@ export const CHUNK_SIZE = 60 * 1024;
  * Key layout (all under one Deno KV database):
  * - `["msg", id]`: the {@linkcode Envelope} (its first 50 recipients); its presence makes the
  *   message exist. `["rcpt", id, n]`: further recipients, 50 a block (envelope_codec.ts).
- * - `["body", id, n]`: body chunk n (Uint8Array, at most {@linkcode CHUNK_SIZE} bytes).
+ * - `["body", id, n]`: body chunk n (Uint8Array, at most {@linkcode CHUNK_SIZE} bytes), the
+ *   message as received. `["body", id, -1]`: the head record, header fields the relay added in
+ *   front of it (Received, Authentication-Results, ARC set, DKIM-Signature); it sorts first.
  * - `["partial", id]`: a message whose chunks are being written or removed in several
  *   commits; cleaned away on start-up unless `["msg", id]` exists.
  */
 export const KEYS = {
   msg: (id: string): Deno.KvKey => ["msg", id],
   body: (id: string, n: number): Deno.KvKey => ["body", id, n],
+  head: (id: string): Deno.KvKey => ["body", id, -1],
   bodyPrefix: (id: string): Deno.KvKey => ["body", id],
   partial: (id: string): Deno.KvKey => ["partial", id],
 } as const;
@@ -146,9 +149,17 @@ export class Spool {
     return await readEnvelope(this.kv, (await this.kv.get<EnvelopeHead>(KEYS.msg(id))).value);
   }
 
-  /** Yields the body chunks of a message in order. */
+  /** Yields the body of a message in order: the head record first, then the chunks. */
   async *body(id: string): AsyncGenerator<Uint8Array> {
-    for await (const e of this.kv.list<Uint8Array>({ prefix: KEYS.bodyPrefix(id) })) yield e.value;
+    // A few chunks a batch: a large body is never held whole.
+    const list = this.kv.list<Uint8Array>({ prefix: KEYS.bodyPrefix(id) }, { batchSize: 4 });
+    for await (const e of list) yield e.value;
+  }
+
+  /** Removes the chunks of a message that was never stored (refused or aborted mid-body). */
+  async dropPartial(id: string): Promise<void> {
+    if (await this.get(id)) return;
+    await this.#removeChunks(id);
   }
 
   /** Reads a whole body into one array. */
@@ -194,7 +205,8 @@ export class Spool {
 
   async #removeChunks(id: string): Promise<void> {
     let batch: Mutation[] = [];
-    for await (const e of this.kv.list({ prefix: KEYS.bodyPrefix(id) })) {
+    const list = this.kv.list({ prefix: KEYS.bodyPrefix(id) }, { batchSize: 8 });
+    for await (const e of list) {
       batch.push({ key: e.key, value: undefined, bytes: 64 });
       if (batch.length >= 500) {
         await this.commit(batch);
