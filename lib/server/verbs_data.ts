@@ -44,7 +44,7 @@ function startBody(
 type ReadEnd = "eof" | "timeout" | null;
 
 async function waitForData(s: Session): Promise<ReadEnd> {
-  const r = await s.input.fill(s.config.smtp.data_timeout);
+  const r = await s.input.fill(s.config.smtp.data_timeout, "large");
   if (r === "data") return null;
   s.deps.log.info(
     `${r === "eof" ? "unexpected disconnection" : "SMTP data timeout"} while reading message ` +
