@@ -66,6 +66,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayProcess>
     args: [
       "run",
       "--unstable-kv",
+      "--v8-flags=--max-semi-space-size=1", // as deno.json's tasks
       "-A",
       ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
       MAIN,

@@ -1,4 +1,4 @@
-import { createSeal } from "mailauth";
+import { mailauth } from "./_mailauth.ts";
 import { DkimSignError } from "./errors.ts";
 import type { ArcResult } from "./arc_verify.ts";
 import { mailauthInput } from "./dkim_verify.ts";
@@ -60,7 +60,7 @@ export async function arcSet(
   opts: ArcSealOptions,
 ): Promise<string> {
   const authResults = opts.authResults.replace(/^Authentication-Results:\s*/i, "");
-  const res = await createSeal(mailauthInput(message), {
+  const res = await (await mailauth()).createSeal(mailauthInput(message), {
     seal: {
       signingDomain: opts.domain,
       selector: opts.selector,

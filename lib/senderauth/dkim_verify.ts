@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
-import { dkimVerify } from "mailauth";
+import { mailauth } from "./_mailauth.ts";
 import type { Resolver } from "../dns/mod.ts";
 import { mailauthResolver } from "./dns_adapter.ts";
 
@@ -76,7 +76,7 @@ export async function verifyDkim(
   message: Uint8Array | AsyncIterable<Uint8Array>,
   opts: DkimVerifyOptions,
 ): Promise<DkimCheck> {
-  const res = await dkimVerify(mailauthInput(message), {
+  const res = await (await mailauth()).dkimVerify(mailauthInput(message), {
     resolver: mailauthResolver(opts.resolver) as never,
     minBitLength: opts.minBitLength,
     curTime: opts.now,
