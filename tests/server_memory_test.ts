@@ -9,6 +9,11 @@ import { Spool } from "../lib/spool/mod.ts";
 
 const MiB = 1024 * 1024;
 
+/** Prints a measured figure with the test's output. */
+function print(line: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+}
+
 /** VmRSS of a process in bytes. */
 async function rss(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
@@ -115,7 +120,7 @@ Deno.test({
       assertEquals(r.code, 0, r.stderr);
       assertEquals(JSON.parse(r.stdout), Array(n).fill(250));
       const grew = (peak - before) / 1e6;
-      console.log(
+      print(
         `relay RSS: ${(before / MiB).toFixed(1)} MiB before, ${(peak / MiB).toFixed(1)} MiB at ` +
           `peak during ${n} concurrent ${size / 1e6} MB uploads: +${grew.toFixed(1)} MB`,
       );
@@ -171,7 +176,7 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 500));
       const idle = await rss(relay.child.pid);
       const each = (idle - before) / n / 1024;
-      console.log(
+      print(
         `relay RSS: ${(before / MiB).toFixed(1)} MiB before, ${(idle / MiB).toFixed(1)} MiB ` +
           `with ${n} idle sessions: ${each.toFixed(1)} KiB each ` +
           `(10,000 would cost ${(each * 10_000 / 1024).toFixed(0)} MiB)`,
