@@ -72,6 +72,7 @@ export async function startRelay(opts: RelayOptions = {}): Promise<RelayProcess>
       ...pin,
       "run",
       "--unstable-kv",
+      "--v8-flags=--max-semi-space-size=1", // as deno.json's tasks
       "-A",
       ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
       MAIN,

@@ -31,7 +31,7 @@ const recipient = z.looseObject({
 export const envelopeSchema: z.ZodType<Envelope> = z.looseObject({
   id: z.string().min(1),
   sender: z.string(),
-  recipients: z.array(recipient).min(1),
+  recipients: z.array(recipient),
   dsn: z.looseObject({
     ret: z.enum(["FULL", "HDRS"]).optional(),
     envid: z.string().optional(),
@@ -57,6 +57,9 @@ export const envelopeSchema: z.ZodType<Envelope> = z.looseObject({
   received: z.number(),
   size: z.number().int().nonnegative(),
   chunks: z.number().int().nonnegative(),
+  headSize: z.number().int().nonnegative().optional(),
+  bodySha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  frozen: z.string().optional(),
   srsSender: z.string().optional(),
   messageId: z.string().optional(),
 }) as unknown as z.ZodType<Envelope>;

@@ -125,6 +125,8 @@ export interface Envelope {
    * a frozen message is kept, never sent, until an admin removes it.
    */
   frozen?: string;
+  /** Bytes of the head record (`["body", id, -1]`, header fields we added), when it has one. */
+  headSize?: number;
   /**
    * The envelope sender to use in MAIL FROM when forwarding (SRS, RFC-less but common:
    * Sender Rewriting Scheme). Bounces the relay makes itself still go to `sender`.

@@ -1,7 +1,7 @@
-import { Buffer } from "node:buffer";
-import { createSeal } from "mailauth";
+import { mailauth } from "./_mailauth.ts";
 import { DkimSignError } from "./errors.ts";
 import type { ArcResult } from "./arc_verify.ts";
+import { mailauthInput } from "./dkim_verify.ts";
 
 /** What {@linkcode sealArc} needs. */
 export interface ArcSealOptions {
@@ -35,9 +35,32 @@ export interface ArcSealOptions {
  * ```
  */
 export async function sealArc(message: Uint8Array, opts: ArcSealOptions): Promise<Uint8Array> {
-  const input = Buffer.from(message.buffer, message.byteOffset, message.length);
+  const head = new TextEncoder().encode(await arcSet(message, opts));
+  const out = new Uint8Array(head.length + message.length);
+  out.set(head, 0);
+  out.set(message, head.length);
+  return out;
+}
+
+/**
+ * The ARC set {@linkcode sealArc} would prepend (three header fields, each ending in CRLF),
+ * for a message whole or in pieces (read as a stream, never held whole).
+ *
+ * @param message The message as we forward it.
+ * @param opts The sealing key, the chain state on arrival and our A-R header.
+ * @returns ARC-Seal, ARC-Message-Signature and ARC-Authentication-Results, CRLF-terminated.
+ * @throws {DkimSignError} When the key is unusable or the chain is full (50 sets).
+ * @example Usage
+ * ```ts
+ * const fields = await arcSet(spool.body(id), { domain, selector, privateKeyPem, cv, authResults });
+ * ```
+ */
+export async function arcSet(
+  message: Uint8Array | AsyncIterable<Uint8Array>,
+  opts: ArcSealOptions,
+): Promise<string> {
   const authResults = opts.authResults.replace(/^Authentication-Results:\s*/i, "");
-  const res = await createSeal(input, {
+  const res = await (await mailauth()).createSeal(mailauthInput(message), {
     seal: {
       signingDomain: opts.domain,
       selector: opts.selector,
@@ -56,9 +79,5 @@ export async function sealArc(message: Uint8Array, opts: ArcSealOptions): Promis
       cause: err,
     });
   }
-  const head = Buffer.from(res.headers.join("\r\n") + "\r\n");
-  const out = new Uint8Array(head.length + message.length);
-  out.set(head, 0);
-  out.set(message, head.length);
-  return out;
+  return res.headers.join("\r\n") + "\r\n";
 }

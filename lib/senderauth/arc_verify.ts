@@ -1,4 +1,4 @@
-import { arc as mailauthArc } from "mailauth";
+import { mailauth } from "./_mailauth.ts";
 import type { Resolver } from "../dns/mod.ts";
 import { mailauthResolver } from "./dns_adapter.ts";
 import type { DkimCheck } from "./dkim_verify.ts";
@@ -35,7 +35,7 @@ export async function verifyArc(
   opts: { resolver: Resolver; ip?: string; minBitLength?: number },
 ): Promise<ArcCheck> {
   if (!dkim.arcData) return { result: "none", instance: false, info: "arc=none" };
-  const res = await mailauthArc(dkim.arcData as never, {
+  const res = await (await mailauth()).arc(dkim.arcData as never, {
     resolver: mailauthResolver(opts.resolver) as never,
     minBitLength: opts.minBitLength,
     ip: opts.ip,

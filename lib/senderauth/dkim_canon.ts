@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /** One header field as it appears in the message, folding kept. */
 export interface HeaderField {
   /** The field name as written. */
@@ -43,4 +45,88 @@ export function canonBody(body: string, relaxed: boolean): string {
 /** Bare LF or CR line ends become CRLF, as on the wire (RFC 5322 2.3). */
 export function toCrlf(text: string): string {
   return text.replace(/\r?\n|\r/g, "\r\n");
+}
+
+/** Bare LF or CR line ends become CRLF in text given piece by piece (a CR at a piece's end waits). */
+export class CrlfNormalizer {
+  #cr = false;
+
+  /** The next piece, normalised (latin1 text). */
+  push(text: string): string {
+    if (this.#cr) text = "\r" + text;
+    this.#cr = text.endsWith("\r");
+    if (this.#cr) text = text.slice(0, -1);
+    return toCrlf(text);
+  }
+
+  /** What is left at the end. */
+  end(): string {
+    const t = this.#cr ? "\r\n" : "";
+    this.#cr = false;
+    return t;
+  }
+}
+
+/**
+ * The SHA-256 body hash (bh=) of {@linkcode canonBody} computed over CRLF text given piece by
+ * piece, holding back only empty lines and (relaxed) one trailing space: a large body is never
+ * held whole.
+ */
+export class BodyCanonHasher {
+  #hash = createHash("sha256");
+  #relaxed: boolean;
+  #carry = ""; // (relaxed) a trailing space of the line in progress
+  #blank = 0; // empty lines held back: trailing ones are not hashed (RFC 6376 3.4.3, 3.4.4)
+  #inLine = false; // part of the current line is hashed
+  #any = false; // a line was hashed
+
+  /** A hasher for relaxed or simple body canonicalisation. */
+  constructor(relaxed: boolean) {
+    this.#relaxed = relaxed;
+  }
+
+  /** Adds body text (latin1, CRLF line ends; a CRLF may be split between pieces). */
+  update(text: string): void {
+    const parts = (this.#carry + text).split("\r\n");
+    this.#carry = "";
+    const last = parts.pop()!;
+    for (const p of parts) this.#endLine(p);
+    let p = this.#relaxed ? last.replace(/[ \t]+/g, " ") : last;
+    if (p.endsWith("\r")) { // half a CRLF
+      this.#carry = "\r";
+      p = p.slice(0, -1);
+    }
+    if (this.#relaxed && p.endsWith(" ")) {
+      this.#carry = " " + this.#carry;
+      p = p.slice(0, -1);
+    }
+    if (p !== "") this.#emit(p);
+  }
+
+  /** The base64 hash of everything given. */
+  digest(): string {
+    this.#endLine(this.#carry);
+    if (!this.#any && !this.#relaxed) this.#hash.update("\r\n");
+    return this.#hash.digest("base64");
+  }
+
+  #emit(text: string): void {
+    if (!this.#inLine) {
+      if (this.#blank > 0) this.#hash.update("\r\n".repeat(this.#blank), "latin1");
+      this.#blank = 0;
+      this.#inLine = true;
+    }
+    this.#hash.update(text, "latin1");
+  }
+
+  #endLine(line: string): void {
+    let p = line;
+    if (this.#relaxed) p = p.replace(/[ \t]+/g, " ").replace(/ $/, "");
+    if (p !== "") this.#emit(p);
+    if (this.#inLine) {
+      this.#hash.update("\r\n");
+      this.#inLine = false;
+      this.#any = true;
+    } else this.#blank++;
+  }
 }

@@ -1,6 +1,12 @@
 import { Buffer } from "node:buffer";
 import { createHash, createPrivateKey, type KeyObject, sign } from "node:crypto";
-import { canonBody, canonHeader, splitMessage, toCrlf } from "./dkim_canon.ts";
+import {
+  BodyCanonHasher,
+  canonHeader,
+  CrlfNormalizer,
+  splitMessage,
+  toCrlf,
+} from "./dkim_canon.ts";
 import { DkimSignError } from "./errors.ts";
 
 /** Signing algorithms (RFC 6376 3.3, RFC 8463 3). */
@@ -79,6 +85,74 @@ export interface DkimSignOptions {
  * ```
  */
 export function signDkim(message: Uint8Array, opts: DkimSignOptions): Uint8Array {
+  const text = toCrlf(
+    Buffer.from(message.buffer, message.byteOffset, message.length).toString("latin1"),
+  );
+  const { fields, body } = splitMessage(text);
+  const signer = prepare(opts);
+  const hasher = new BodyCanonHasher(signer.bodyCanon);
+  hasher.update(body);
+  return latin1Bytes(signatureField(signer, fields, hasher.digest(), opts) + "\r\n" + text);
+}
+
+/** The most header bytes {@linkcode dkimSignature} reads before the body starts. */
+const MAX_HEADER_BYTES = 1024 * 1024;
+
+/**
+ * The DKIM-Signature field (with its final CRLF) for a message given piece by piece, as
+ * {@linkcode signDkim} would prepend it; the body is hashed as it goes and never held whole.
+ *
+ * @param message The message (header and body) in pieces.
+ * @param opts Domain, selector, key and signing choices.
+ * @returns The DKIM-Signature header field, ending in CRLF.
+ * @throws {DkimSignError} When the key is unusable or the header section is over 1 MiB.
+ * @example Usage
+ * ```ts
+ * const field = await dkimSignature(spool.body(id), { domain, selector, privateKeyPem });
+ * ```
+ */
+export async function dkimSignature(
+  message: AsyncIterable<Uint8Array>,
+  opts: DkimSignOptions,
+): Promise<string> {
+  const signer = prepare(opts);
+  const hasher = new BodyCanonHasher(signer.bodyCanon);
+  const crlf = new CrlfNormalizer();
+  let head = "";
+  let inBody = false;
+  const take = (text: string) => {
+    if (inBody) return hasher.update(text);
+    const from = Math.max(0, head.length - 3);
+    head += text;
+    const end = head.startsWith("\r\n") ? 0 : head.indexOf("\r\n\r\n", from);
+    if (end < 0) {
+      if (head.length > MAX_HEADER_BYTES) {
+        throw new DkimSignError("Cannot sign: the header section is over 1 MiB");
+      }
+      return;
+    }
+    inBody = true;
+    const rest = head.slice(end + (end === 0 ? 2 : 4));
+    head = head.slice(0, end);
+    hasher.update(rest);
+  };
+  for await (const piece of message) {
+    take(crlf.push(Buffer.from(piece.buffer, piece.byteOffset, piece.length).toString("latin1")));
+  }
+  take(crlf.end());
+  const { fields } = splitMessage(inBody ? head + "\r\n\r\n" : head);
+  return signatureField(signer, fields, hasher.digest(), opts) + "\r\n";
+}
+
+interface Signer {
+  key: KeyObject;
+  algorithm: DkimAlgorithm;
+  canonicalization: DkimCanonicalization;
+  headerCanon: boolean;
+  bodyCanon: boolean;
+}
+
+function prepare(opts: DkimSignOptions): Signer {
   const key = readKey(opts.privateKeyPem);
   const algorithm = opts.algorithm ??
     (key.asymmetricKeyType === "ed25519" ? "ed25519-sha256" : "rsa-sha256");
@@ -88,11 +162,16 @@ export function signDkim(message: Uint8Array, opts: DkimSignOptions): Uint8Array
   }
   const c = opts.canonicalization ?? "relaxed/relaxed";
   const [headerCanon, bodyCanon] = c.split("/").map((x) => x === "relaxed");
-  const text = toCrlf(
-    Buffer.from(message.buffer, message.byteOffset, message.length).toString("latin1"),
-  );
-  const { fields, body } = splitMessage(text);
-  const bh = createHash("sha256").update(canonBody(body, bodyCanon), "latin1").digest("base64");
+  return { key, algorithm, canonicalization: c, headerCanon, bodyCanon };
+}
+
+/** The DKIM-Signature field over `fields` with body hash `bh`, without its final CRLF. */
+function signatureField(
+  signer: Signer,
+  fields: { name: string; raw: string }[],
+  bh: string,
+  opts: DkimSignOptions,
+): string {
   const { names, signed } = pickFields(
     fields,
     opts.headers ?? DEFAULT_SIGNED_HEADERS,
@@ -101,8 +180,8 @@ export function signDkim(message: Uint8Array, opts: DkimSignOptions): Uint8Array
   const t = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   const unsigned = formatSignature([
     "v=1",
-    `a=${algorithm}`,
-    `c=${c}`,
+    `a=${signer.algorithm}`,
+    `c=${signer.canonicalization}`,
     `d=${opts.domain}`,
     `s=${opts.selector}`,
     `t=${t}`,
@@ -112,13 +191,12 @@ export function signDkim(message: Uint8Array, opts: DkimSignOptions): Uint8Array
   ]);
   // RFC 6376 3.7: the signed fields, then this field with an empty b= and no final CRLF.
   const data = [
-    ...signed.map((f) => canonHeader(f, headerCanon) + "\r\n"),
-    canonHeader(unsigned, headerCanon),
+    ...signed.map((f) => canonHeader(f, signer.headerCanon) + "\r\n"),
+    canonHeader(unsigned, signer.headerCanon),
   ]
     .join("");
-  const b = signature(algorithm, key, data);
-  const header = unsigned + fold(b);
-  return latin1Bytes(header + "\r\n" + text);
+  const b = signature(signer.algorithm, signer.key, data);
+  return unsigned + fold(b);
 }
 
 function readKey(pem: string): KeyObject {

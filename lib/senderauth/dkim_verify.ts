@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
-import { dkimVerify } from "mailauth";
+import { Readable } from "node:stream";
+import { mailauth } from "./_mailauth.ts";
 import type { Resolver } from "../dns/mod.ts";
 import { mailauthResolver } from "./dns_adapter.ts";
 
@@ -61,7 +62,8 @@ export interface DkimVerifyOptions {
  * Verifies every DKIM signature of a message (RFC 6376; rsa-sha256 and ed25519-sha256 of
  * RFC 8463), fetching keys with our resolver.
  *
- * @param message The message as received (headers and body, CRLF line ends).
+ * @param message The message as received (headers and body, CRLF line ends), whole or in
+ *   pieces (read as a stream: a large message is never held whole).
  * @param opts The resolver and limits.
  * @returns One result per signature, the From addresses and Authentication-Results entries.
  * @example Usage
@@ -70,8 +72,11 @@ export interface DkimVerifyOptions {
  * const passed = dkim.results.filter((r) => r.result === "pass").map((r) => r.domain);
  * ```
  */
-export async function verifyDkim(message: Uint8Array, opts: DkimVerifyOptions): Promise<DkimCheck> {
-  const res = await dkimVerify(Buffer.from(message.buffer, message.byteOffset, message.length), {
+export async function verifyDkim(
+  message: Uint8Array | AsyncIterable<Uint8Array>,
+  opts: DkimVerifyOptions,
+): Promise<DkimCheck> {
+  const res = await (await mailauth()).dkimVerify(mailauthInput(message), {
     resolver: mailauthResolver(opts.resolver) as never,
     minBitLength: opts.minBitLength,
     curTime: opts.now,
@@ -93,4 +98,17 @@ export async function verifyDkim(message: Uint8Array, opts: DkimVerifyOptions): 
     header: results.map((r) => r.info).join(";\r\n "),
     arcData: res.arc,
   };
+}
+
+/** A message for mailauth: a Buffer, or a stream that reads the pieces one at a time. */
+export function mailauthInput(message: Uint8Array | AsyncIterable<Uint8Array>): Buffer | Readable {
+  if (message instanceof Uint8Array) {
+    return Buffer.from(message.buffer, message.byteOffset, message.length);
+  }
+  async function* buffers(): AsyncGenerator<Buffer> {
+    for await (const c of message as AsyncIterable<Uint8Array>) {
+      yield Buffer.from(c.buffer, c.byteOffset, c.length);
+    }
+  }
+  return Readable.from(buffers(), { objectMode: false, highWaterMark: 64 * 1024 });
 }

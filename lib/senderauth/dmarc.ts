@@ -1,4 +1,4 @@
-import { dmarc as mailauthDmarc } from "mailauth";
+import { mailauth } from "./_mailauth.ts";
 import type { Resolver } from "../dns/mod.ts";
 import { mailauthResolver } from "./dns_adapter.ts";
 import type { DkimSignatureResult } from "./dkim_verify.ts";
@@ -78,7 +78,7 @@ export interface PublishedPolicy {
  * ```
  */
 export async function checkDmarc(opts: DmarcCheckOptions): Promise<DmarcCheck> {
-  const res = await mailauthDmarc({
+  const res = await (await mailauth()).dmarc({
     headerFrom: opts.headerFrom,
     fromFields: opts.fromFields ?? 1,
     spfDomains: opts.spf?.result === "pass" ? [opts.spf.domain] : [],

@@ -26,6 +26,7 @@ export {
   DEFAULT_SIGNED_HEADERS,
   type DkimAlgorithm,
   type DkimCanonicalization,
+  dkimSignature,
   type DkimSignOptions,
   signDkim,
 } from "./dkim_sign.ts";
@@ -46,7 +47,7 @@ export {
   type ReportMetadata,
   reportUris,
 } from "./dmarc_report.ts";
-export { type ArcSealOptions, sealArc } from "./arc_seal.ts";
+export { type ArcSealOptions, arcSet, sealArc } from "./arc_seal.ts";
 export {
   allowedReportAddresses,
   forensicReport,

@@ -1,4 +1,4 @@
-import { spf as mailauthSpf } from "mailauth";
+import { mailauth } from "./_mailauth.ts";
 import type { Resolver } from "../dns/mod.ts";
 import { mailauthResolver, type ResolveOverrides } from "./dns_adapter.ts";
 
@@ -84,7 +84,7 @@ async function evaluate(
   opts: SpfCheckOptions,
   overrides?: ResolveOverrides,
 ): Promise<Omit<SpfCheck, "guess">> {
-  const res = await mailauthSpf({
+  const res = await (await mailauth()).spf({
     ip: opts.ip,
     sender: opts.sender || undefined,
     helo: opts.helo,

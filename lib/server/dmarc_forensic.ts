@@ -7,12 +7,13 @@ import { joined } from "./sender_auth.ts";
 /**
  * Sends a DMARC failure report (RFC 7489 7.3) for this message when a rule asked for it by
  * setting the variable `m_dmarc_forensic` (Exim's `control = dmarc_enable_forensic`), only
- * to ruf= addresses the policy domain allows, from `[dmarc] forensic_sender`.
+ * to ruf= addresses the policy domain allows, from `[dmarc] forensic_sender`. `start` is the
+ * beginning of the message (the report carries its header only).
  */
 export async function forensicIfAsked(
   s: Session,
   tx: Transaction,
-  chunks: Uint8Array[],
+  start: Uint8Array[],
 ): Promise<void> {
   const a = s.deps.senderAuth;
   const d = tx.dmarc;
@@ -30,7 +31,7 @@ export async function forensicIfAsked(
       from,
       to,
       hostname: s.config.server.hostname,
-      message: joined(chunks),
+      message: joined(start),
       ip: s.peer.ip,
       mailFrom: tx.sender,
       dmarc: d,

@@ -16,18 +16,25 @@ export interface Line {
 const LF = 10;
 const CR = 13;
 const BUFFER_SIZE = 64 * 1024;
+/** What a session waiting for a command reads into: commands are short, and most sessions idle. */
+const SMALL_SIZE = 2 * 1024;
 
-// Input buffers are reused across connections: one 64 KiB allocation per connection
-// would otherwise be most of the garbage a short session makes.
+// Large buffers are held only while a message body is read, and reused across sessions: one
+// 64 KiB allocation per message would otherwise be most of the garbage a short session makes.
 const pool: Uint8Array[] = [];
-const POOL_MAX = 256;
+const POOL_MAX = 64;
+
+/** How much a read should take: a command (small), or a message body (large). */
+export type ReadSize = "small" | "large";
 
 /**
- * One reusable input buffer per connection (DESIGN.md: read into one ≥ 64 KiB buffer, scan
- * for line ends, decode text only for commands). The stream can be swapped for STARTTLS.
+ * The input buffer of a connection (DESIGN.md: read into one ≥ 64 KiB buffer, scan for line
+ * ends, decode text only for commands). A session waiting for a command holds a 2 KiB buffer;
+ * the 64 KiB one comes from a pool for message bodies and goes back once they are read, so an
+ * idle connection costs little. The stream can be swapped for STARTTLS.
  */
 export class InputBuffer {
-  #buf = pool.pop() ?? new Uint8Array(BUFFER_SIZE);
+  #buf: Uint8Array = new Uint8Array(SMALL_SIZE);
   #start = 0;
   #end = 0;
   #stream: ByteStream;
@@ -78,8 +85,9 @@ export class InputBuffer {
   }
 
   /** Starts a read now without waiting for it (to see whether a client talks early). */
-  startRead(): void {
+  startRead(size: ReadSize = "small"): void {
     if (this.#pending) return;
+    this.#resize(size);
     this.#compact();
     this.#pendingDone = false;
     this.#pendingAt = this.#end;
@@ -90,6 +98,27 @@ export class InputBuffer {
   /** Tells whether a started read has completed (input arrived or the stream ended). */
   get readDone(): boolean {
     return this.#pending !== null && this.#pendingDone;
+  }
+
+  /** Takes the large buffer for a body, or gives it back when nothing is buffered. */
+  #resize(size: ReadSize): void {
+    const buffered = this.#end - this.#start;
+    if (size === "large" && this.#buf.length < BUFFER_SIZE) {
+      const big = pool.pop() ?? new Uint8Array(BUFFER_SIZE);
+      big.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = big;
+    } else if (size === "small" && buffered <= SMALL_SIZE / 2 && this.#buf.length > SMALL_SIZE) {
+      const small = new Uint8Array(SMALL_SIZE);
+      small.set(this.#buf.subarray(this.#start, this.#end));
+      this.#giveBack();
+      this.#buf = small;
+    } else return;
+    this.#end = buffered;
+    this.#start = 0;
+  }
+
+  #giveBack(): void {
+    if (this.#buf.length === BUFFER_SIZE && pool.length < POOL_MAX) pool.push(this.#buf);
   }
 
   #compact(): void {
@@ -107,11 +136,11 @@ export class InputBuffer {
 
   /**
    * Waits for more input, at most `timeoutMs` (enforced by the server's sweeper, which
-   * closes the stream after {@linkcode InputBuffer.expire}).
+   * closes the stream after {@linkcode InputBuffer.expire}); `size` "large" for a body.
    */
-  async fill(timeoutMs: number): Promise<FillResult> {
+  async fill(timeoutMs: number, size: ReadSize = "small"): Promise<FillResult> {
     if (this.#expired) return "timeout";
-    this.startRead();
+    this.startRead(size);
     this.deadline = Date.now() + timeoutMs;
     let n: number | null;
     try {
@@ -172,9 +201,7 @@ export class InputBuffer {
 
   /** Gives the buffer back to the pool (the session is over; no read may be pending). */
   release(): void {
-    if (this.#pending === null && this.#buf.length === BUFFER_SIZE && pool.length < POOL_MAX) {
-      pool.push(this.#buf);
-    }
+    if (this.#pending === null) this.#giveBack();
     this.#buf = new Uint8Array(0);
     this.#start = this.#end = 0;
   }

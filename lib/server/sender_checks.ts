@@ -10,7 +10,7 @@ import {
 } from "../senderauth/mod.ts";
 import type { Spool } from "../spool/mod.ts";
 import type { Session } from "./session.ts";
-import { inbound, joined } from "./sender_auth.ts";
+import { inbound } from "./sender_auth.ts";
 
 /** Where DMARC results are kept for aggregate reports: `["dmarc", "history", ms, uuid]`. */
 const HISTORY = "history";
@@ -75,10 +75,10 @@ export async function spfAtMail(s: Session, sender: string): Promise<SpfCheck | 
 export async function checkMessage(
   s: Session,
   spf: SpfCheck | null,
-  chunks: Uint8Array[],
+  message: () => AsyncIterable<Uint8Array>,
 ): Promise<void> {
   try {
-    await checkMessageOrThrow(s, spf, chunks);
+    await checkMessageOrThrow(s, spf, message);
   } catch (e) {
     // The message goes on; an unfinished DMARC check is a temperror for ACLs (on_temperror).
     s.deps.log.warn(`${s.hostText} DKIM/DMARC checks failed: ${(e as Error).message}`);
@@ -91,7 +91,7 @@ export async function checkMessage(
 async function checkMessageOrThrow(
   s: Session,
   spf: SpfCheck | null,
-  chunks: Uint8Array[],
+  message: () => AsyncIterable<Uint8Array>,
 ): Promise<void> {
   const a = s.deps.senderAuth;
   if (!a || !inbound(s)) return;
@@ -101,7 +101,7 @@ async function checkMessageOrThrow(
     if (spf) s.pendingHeaders.push(authenticationResults(s.config.server.hostname, { spf }));
     return;
   }
-  const dkim = await verifyDkim(joined(chunks), {
+  const dkim = await verifyDkim(message(), {
     resolver: a.resolver,
     minBitLength: c.dkim.min_key_bits,
   });

@@ -1,27 +1,31 @@
 import {
+  arcSet,
+  dkimSignature,
   type DkimSignOptions,
   isSrs,
-  sealArc,
-  signDkim,
   SrsError,
   srsForward,
   srsReverse,
 } from "../senderauth/mod.ts";
 import { type Reply, reply } from "../smtp/mod.ts";
 import type { Session } from "./session.ts";
-import { inbound, joined } from "./sender_auth.ts";
+import { inbound } from "./sender_auth.ts";
 
 /**
- * Adds an ARC set (RFC 8617 5.1) to inbound mail the relay passes on, with the chain's
- * verification result as cv= and our Authentication-Results; null when not sealing.
+ * The ARC set (RFC 8617 5.1) for inbound mail the relay passes on, with the chain's
+ * verification result as cv= and our Authentication-Results; null when not sealing. The
+ * message is read piece by piece.
  */
-export async function arcSealed(s: Session, chunks: Uint8Array[]): Promise<Uint8Array | null> {
+export async function arcSealed(
+  s: Session,
+  message: () => AsyncIterable<Uint8Array>,
+): Promise<string | null> {
   const seal = s.deps.senderAuth?.arcSeal;
   const authResults = s.pendingHeaders.find((h) => h.startsWith("Authentication-Results:"));
   if (!seal || !inbound(s) || !authResults) return null;
   const cv = (s.policy.context.arc?.result ?? "none") as "none" | "pass" | "fail";
   try {
-    return await sealArc(joined(chunks), { ...seal, cv, authResults });
+    return await arcSet(message(), { ...seal, cv, authResults });
   } catch (e) {
     s.deps.log.warn(`${s.hostText} ARC seal not added: ${(e as Error).message}`);
     return null;
@@ -69,7 +73,10 @@ export function signerFor(s: Session, fromDomain: string | null): DkimSignOption
   return a.signers.get(fromDomain.toLowerCase()) ?? null;
 }
 
-/** Signs the message (RFC 6376 5) and returns it with its DKIM-Signature field first. */
-export function sign(chunks: Uint8Array[], opts: DkimSignOptions): Uint8Array {
-  return signDkim(joined(chunks), opts);
+/** The DKIM-Signature field (RFC 6376 5) for the message, read piece by piece. */
+export function sign(
+  message: () => AsyncIterable<Uint8Array>,
+  opts: DkimSignOptions,
+): Promise<string> {
+  return dkimSignature(message(), opts);
 }

@@ -254,6 +254,7 @@ export class SmtpServer {
       if (!s.quitSeen && s.policy) await s.policy.check("notquit").catch(() => {}); // logs only
     } finally {
       s.close();
+      s.tx?.body?.drop(); // gone mid-body (BDAT): drop the partial now
       s.input.release();
       this.#sessions.delete(s);
       if (counted) {

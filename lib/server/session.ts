@@ -140,6 +140,7 @@ export class Session {
 
   /** Ends the mail transaction (after DATA, RSET, a refused MAIL). */
   endTransaction(): void {
+    this.tx?.body?.drop(); // a body not stored leaves nothing in the spool
     this.tx = null;
     this.pendingHeaders = [];
     this.policy.endMessage();

@@ -1,4 +1,4 @@
-import type { BodyWriter } from "../spool/mod.ts";
+import type { SpoolWriter } from "../spool/mod.ts";
 import type { MailDsn, Recipient } from "../envelope/mod.ts";
 import type { DmarcCheck, SpfCheck } from "../senderauth/mod.ts";
 import type { BareNewlineFilter } from "../smtp/mod.ts";
@@ -21,8 +21,10 @@ export interface Transaction {
   discarded?: number;
   /** A predata or data ACL said `discard`: the message is accepted and thrown away. */
   discard?: boolean;
-  /** BDAT state: chunks received so far; `newlines` applies bare_newline across chunks. */
-  bdat?: { body: BodyWriter; id: string; headerLength: number; newlines: BareNewlineFilter };
+  /** The body being received (streamed to the spool); dropped if the transaction ends first. */
+  body?: SpoolWriter;
+  /** BDAT state: the message id, our Received header; `newlines` applies bare_newline across chunks. */
+  bdat?: { id: string; received: Uint8Array; newlines: BareNewlineFilter };
 }
 
 /** Creates a new transaction for a sender. */

@@ -1,5 +1,5 @@
 import { BareNewlineFilter, DotDecoder, type Reply, reply } from "../smtp/mod.ts";
-import { BodyWriter, SpoolError } from "../spool/mod.ts";
+import { SpoolError, SpoolWriter } from "../spool/mod.ts";
 import { type Envelope, newMessageId } from "../envelope/mod.ts";
 import { NO_REPLY, type Session } from "./session.ts";
 import type { Transaction } from "./transaction.ts";
@@ -16,13 +16,17 @@ function protocolOf(s: Session, tx: Transaction): string {
   return protocolName(s.esmtp, s.tls !== null, s.authUser !== null, tx.smtputf8);
 }
 
-/** Starts a body with our Received header (RFC 5321 4.4); returns it and its length. */
+/**
+ * Starts a body streamed to the spool; returns the writer (also kept in the transaction, so
+ * that ending the transaction drops it) and our Received header (RFC 5321 4.4), which goes in
+ * the head record in front of the body.
+ */
 function startBody(
   s: Session,
   tx: Transaction,
   id: string,
-): { body: BodyWriter; headerLength: number } {
-  const header = encoder.encode(receivedHeader({
+): { body: SpoolWriter; received: Uint8Array } {
+  const received = encoder.encode(receivedHeader({
     helo: s.helo ?? "",
     hostname: s.peer.hostname,
     ip: s.peer.ip,
@@ -32,16 +36,16 @@ function startBody(
     tls: s.tls ?? undefined,
     for: tx.recipients.length === 1 ? tx.recipients[0].address : undefined,
   }));
-  const body = new BodyWriter(s.config.smtp.max_message_size + header.length);
-  body.write(header);
-  return { body, headerLength: header.length };
+  const body = new SpoolWriter(s.deps.spool, id, s.config.smtp.max_message_size);
+  tx.body = body;
+  return { body, received };
 }
 
 /** Why the session stopped reading input. */
 type ReadEnd = "eof" | "timeout" | null;
 
 async function waitForData(s: Session): Promise<ReadEnd> {
-  const r = await s.input.fill(s.config.smtp.data_timeout);
+  const r = await s.input.fill(s.config.smtp.data_timeout, "large");
   if (r === "data") return null;
   s.deps.log.info(
     `${r === "eof" ? "unexpected disconnection" : "SMTP data timeout"} while reading message ` +
@@ -64,7 +68,7 @@ export async function DATA(s: Session, arg: string): Promise<Reply> {
   if (!pre.pass) return pre.reply;
   if (pre.discard) tx.discard = true;
   const id = newMessageId();
-  const { body, headerLength } = startBody(s, tx, id);
+  const { body, received } = startBody(s, tx, id);
   s.send(reply(354, null, "End data with <CR><LF>.<CR><LF>"));
   await s.flush();
   const decoder = new DotDecoder(s.config.smtp.bare_newline);
@@ -75,6 +79,7 @@ export async function DATA(s: Session, arg: string): Promise<Reply> {
       const end = decoder.feed(view, write);
       s.input.consume(end >= 0 ? end : view.length);
       if (end >= 0) break;
+      if (body.backlogged) await body.drain(); // memory stays bounded: the disk sets the pace
     }
     const stop = await waitForData(s);
     if (stop) return abort(s);
@@ -92,7 +97,7 @@ export async function DATA(s: Session, arg: string): Promise<Reply> {
       return r;
     }
   }
-  return await finishMessage(s, tx, id, body, headerLength);
+  return await finishMessage(s, tx, id, body, received);
 }
 
 /** The client is gone or timed out (the sweeper already said 421): nothing is spooled. */
@@ -125,7 +130,7 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
       if (pre.discard) tx.discard = true;
       const id = newMessageId();
       const newlines = new BareNewlineFilter(s.config.smtp.bare_newline);
-      tx.bdat = { id, ...startBody(s, tx, id), newlines };
+      tx.bdat = { id, received: startBody(s, tx, id).received, newlines };
     }
   }
   // RFC 3030 2: the chunk is read whatever the reply will be.
@@ -135,11 +140,12 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
     const n = Math.min(view.length, remaining);
     if (n > 0) {
       if (!error) {
-        const { body, newlines } = tx!.bdat!;
-        newlines.feed(view.subarray(0, n), (piece) => body.write(piece));
+        const body = tx!.body!;
+        tx!.bdat!.newlines.feed(view.subarray(0, n), (piece) => body.write(piece));
       }
       s.input.consume(n);
       remaining -= n;
+      if (!error && tx!.body!.backlogged) await tx!.body!.drain();
     }
     if (remaining > 0) {
       const stop = await waitForData(s);
@@ -151,7 +157,8 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
     return error;
   }
   if (!last) return reply(250, "2.0.0", `${size} octets received`);
-  const { id, body, headerLength, newlines } = tx!.bdat!;
+  const { id, received, newlines } = tx!.bdat!;
+  const body = tx!.body!;
   newlines.end((piece) => body.write(piece));
   // The same bare_newline rule as DATA (RFC 5321 2.3.8).
   if (newlines.bareLf || newlines.bareCr) {
@@ -167,7 +174,7 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
       return r;
     }
   }
-  return await finishMessage(s, tx!, id, body, headerLength);
+  return await finishMessage(s, tx!, id, body, received);
 }
 
 /** The domain of the (first) address in a From header value, or null. */
@@ -188,36 +195,60 @@ function addedHeaders(s: Session, id: string, section: string): string {
   return added;
 }
 
-/** Rebuilds the body with `added` inserted right after our Received header. */
-function insertAfterReceived(body: BodyWriter, headerLength: number, added: string): BodyWriter {
-  const chunks = body.chunks();
-  const out = new BodyWriter();
-  out.write(chunks[0].subarray(0, headerLength));
-  out.write(encoder.encode(added));
-  out.write(chunks[0].subarray(headerLength));
-  for (const c of chunks.slice(1)) out.write(c);
+/** The message as stored: `head` (header fields we add), then the body, piece by piece. */
+async function* messageOf(head: Uint8Array, body: SpoolWriter): AsyncGenerator<Uint8Array> {
+  yield head;
+  yield* body.read();
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }
 
-/** Runs the data ACL, then spools the message; 250 is sent only after the commit is durable. */
+/**
+ * Runs the data ACL, then spools the message; 250 is sent only after the commit is durable.
+ * The body is already in the spool (or in memory when small); what we add in front of it
+ * (Received, ACL headers, Message-ID/Date, ARC set, DKIM-Signature) is its head record.
+ */
 async function finishMessage(
   s: Session,
   tx: Transaction,
   id: string,
-  body: BodyWriter,
-  headerLength: number,
+  body: SpoolWriter,
+  received: Uint8Array,
 ): Promise<Reply> {
   if (body.tooBig) {
     s.endTransaction();
     const r = reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
-    s.logReject(`DATA (${body.size - headerLength} bytes)`, r);
+    s.logReject(`DATA (${body.size} bytes)`, r);
     return r;
   }
-  const section = headerSection(body.chunks());
-  const message = { size: body.size - headerLength, headers: headerMap(section) };
-  await checkMessage(s, tx.spf ?? null, body.chunks());
+  try {
+    return await storeMessage(s, tx, id, body, received);
+  } finally {
+    body.drop(); // refused, discarded, failed or thrown: nothing stays behind (no-op once stored)
+  }
+}
+
+async function storeMessage(
+  s: Session,
+  tx: Transaction,
+  id: string,
+  body: SpoolWriter,
+  received: Uint8Array,
+): Promise<Reply> {
+  const start = body.start();
+  const section = headerSection([received, start]);
+  const message = { size: body.size, headers: headerMap(section) };
+  await checkMessage(s, tx.spf ?? null, () => messageOf(received, body));
   const g = await gate(s, "data", { message }, "DATA");
-  await forensicIfAsked(s, tx, body.chunks());
+  await forensicIfAsked(s, tx, [received, start]);
   if (!g.pass || g.discard || tx.discard || tx.recipients.length === 0) {
     s.endTransaction();
     if (!g.pass) return g.reply;
@@ -227,23 +258,17 @@ async function finishMessage(
     });
     return reply(250, "2.0.0", `OK queued as ${id}`);
   }
-  const added = addedHeaders(s, id, section);
-  if (added) body = insertAfterReceived(body, headerLength, added);
-  const sealed = await arcSealed(s, body.chunks());
-  if (sealed) {
-    body = new BodyWriter();
-    body.write(sealed);
-  }
+  let head = concat([received, encoder.encode(addedHeaders(s, id, section))]);
+  const sealed = await arcSealed(s, () => messageOf(head, body));
+  if (sealed) head = concat([encoder.encode(sealed), head]);
+  tx.body = undefined; // finishMessage owns it from here
   s.endTransaction();
   const signer = signerFor(s, fromDomain(headerValue(section, "From")));
   if (signer) {
-    const signed = new BodyWriter();
-    signed.write(sign(body.chunks(), signer));
-    body = signed;
+    head = concat([encoder.encode(await sign(() => messageOf(head, body), signer)), head]);
   }
-  const chunks = body.chunks();
   const messageId = headerValue(section, "Message-ID") ??
-    headerValue(headerSection(chunks), "Message-ID") ?? undefined;
+    headerValue(headerSection([head]), "Message-ID") ?? undefined;
   const now = Date.now();
   const envelope: Envelope = {
     id,
@@ -267,7 +292,7 @@ async function finishMessage(
   };
   if (s.deps.dryRun) return reply(250, "2.0.0", `OK ${id} (test session: not queued)`);
   try {
-    await s.deps.spool.store(envelope, chunks, s.deps.indexMutations?.(envelope) ?? []);
+    await body.finish(envelope, head, s.deps.indexMutations?.(envelope) ?? []);
   } catch (e) {
     if (!(e instanceof SpoolError)) throw e;
     s.deps.log.error(`${id} spool write failed for message from ${s.hostText}: ${e.message}`, {

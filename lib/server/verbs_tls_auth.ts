@@ -43,6 +43,7 @@ export async function STARTTLS(s: Session, arg: string): Promise<Reply> {
   // RFC 3207 4.2: forget everything learned before TLS, including EHLO.
   s.helo = null;
   s.esmtp = false;
+  s.tx?.body?.drop();
   s.tx = null;
   s.pendingHeaders = [];
   s.authUser = null;

@@ -4,11 +4,13 @@ import { SpoolError } from "./errors.ts";
 /** What the envelope recorded about its body when it was committed. */
 export interface BodyRecord {
   id: string;
-  /** Bytes stored. */
+  /** Bytes stored: the head record (when there is one) and the chunks. */
   size: number;
   /** Chunks stored (keys `["body", id, 0 .. chunks - 1]`). */
   chunks: number;
-  /** SHA-256 of the stored body, hex, when the writer computed one. */
+  /** Bytes of the head record `["body", id, -1]` (header fields we added), when present. */
+  headSize?: number;
+  /** SHA-256 of the chunks (the message as received, without the head record), hex. */
   bodySha256?: string;
 }
 
@@ -48,7 +50,21 @@ export async function* checkedBody(
   const hash = record.bodySha256 ? createHash("sha256") : null;
   let n = 0;
   let size = 0;
+  let head = 0;
   for await (const e of entries) {
+    if (e.key[2] === -1 && n === 0 && head === 0) {
+      // The head record: header fields the relay added in front of the message.
+      head = e.value.length;
+      if (head !== (record.headSize ?? 0)) {
+        throw new BodyMismatchError(
+          record.id,
+          `head record of ${head} bytes, the envelope says ${record.headSize ?? 0}`,
+        );
+      }
+      size += head;
+      yield e.value;
+      continue;
+    }
     if (e.key[2] !== n) {
       throw new BodyMismatchError(
         record.id,
@@ -60,6 +76,12 @@ export async function* checkedBody(
     if (size > record.size || n > record.chunks) break;
     hash?.update(e.value);
     yield e.value;
+  }
+  if (head !== (record.headSize ?? 0)) {
+    throw new BodyMismatchError(
+      record.id,
+      `the head record of ${record.headSize} bytes is missing`,
+    );
   }
   if (n !== record.chunks || size !== record.size) {
     throw new BodyMismatchError(

@@ -13,4 +13,5 @@ export { envelopeDeletions, envelopeMutations, RECIPIENTS_PER_BLOCK } from "./en
 export { type Mutation } from "./group_commit.ts";
 export { Keyspace, KeyspaceAtomic, type KeyspaceName, KEYSPACES } from "./keyspace.ts";
 export { removeFinished } from "./queue_ops.ts";
+export { SpoolWriter } from "./spool_writer.ts";
 export { CHUNK_SIZE, chunkBody, KEYS, Spool } from "./spool.ts";

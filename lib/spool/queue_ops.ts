@@ -19,6 +19,9 @@ export async function removeFinished(
     return;
   }
   const mutations: Mutation[] = envelopeDeletions(envelope);
+  if (envelope.headSize) {
+    mutations.push({ key: KEYS.head(envelope.id), value: undefined, bytes: 64 });
+  }
   for (let i = 0; i < n; i++) {
     mutations.push({ key: KEYS.body(envelope.id, i), value: undefined, bytes: 64 });
   }

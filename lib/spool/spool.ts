@@ -17,13 +17,16 @@ export const CHUNK_SIZE = 60 * 1024;
  * Key layout (all under one Deno KV database):
  * - `["msg", id]`: the {@linkcode Envelope} (its first 50 recipients); its presence makes the
  *   message exist. `["rcpt", id, n]`: further recipients, 50 a block (envelope_codec.ts).
- * - `["body", id, n]`: body chunk n (Uint8Array, at most {@linkcode CHUNK_SIZE} bytes).
+ * - `["body", id, n]`: body chunk n (Uint8Array, at most {@linkcode CHUNK_SIZE} bytes), the
+ *   message as received. `["body", id, -1]`: the head record, header fields the relay added in
+ *   front of it (Received, Authentication-Results, ARC set, DKIM-Signature); it sorts first.
  * - `["partial", id]`: a message whose chunks are being written or removed in several
  *   commits; cleaned away on start-up unless `["msg", id]` exists.
  */
 export const KEYS = {
   msg: (id: string): Deno.KvKey => ["msg", id],
   body: (id: string, n: number): Deno.KvKey => ["body", id, n],
+  head: (id: string): Deno.KvKey => ["body", id, -1],
   bodyPrefix: (id: string): Deno.KvKey => ["body", id],
   partial: (id: string): Deno.KvKey => ["partial", id],
 } as const;
@@ -196,6 +199,12 @@ export class Spool {
     });
   }
 
+  /** Removes the chunks of a message that was never stored (refused or aborted mid-body). */
+  async dropPartial(id: string): Promise<void> {
+    if (await this.get(id)) return;
+    await this.#removeChunks(id);
+  }
+
   /**
    * Yields the body chunks of a message in order, checked against what its envelope recorded
    * at commit (chunk count, size, SHA-256): missing chunks throw a `BodyMismatchError` rather
@@ -206,7 +215,8 @@ export class Spool {
     id: string,
     record?: BodyRecord | { unchecked: true },
   ): AsyncGenerator<Uint8Array> {
-    const entries = this.kv.list<Uint8Array>({ prefix: KEYS.bodyPrefix(id) });
+    // A few chunks a batch: a large body is never held whole.
+    const entries = this.kv.list<Uint8Array>({ prefix: KEYS.bodyPrefix(id) }, { batchSize: 4 });
     if (record && "unchecked" in record) {
       for await (const e of entries) yield e.value;
       return;
@@ -268,7 +278,8 @@ export class Spool {
 
   async #removeChunks(id: string): Promise<void> {
     let batch: Mutation[] = [];
-    for await (const e of this.kv.list({ prefix: KEYS.bodyPrefix(id) })) {
+    const list = this.kv.list({ prefix: KEYS.bodyPrefix(id) }, { batchSize: 8 });
+    for await (const e of list) {
       batch.push({ key: e.key, value: undefined, bytes: 64 });
       if (batch.length >= 500) {
         await this.commit(batch);

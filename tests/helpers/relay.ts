@@ -100,6 +100,7 @@ export async function startRelay(toml = ""): Promise<TestRelay> {
 export const RUN_FLAGS = [
   "run",
   "--unstable-kv",
+  "--v8-flags=--max-semi-space-size=1",
   "--allow-net",
   "--allow-read",
   "--allow-write",
