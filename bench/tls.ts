@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { Pki } from "../tests/helpers/pki.ts";
 import { TestDnsServer } from "../tests/helpers/dns_server.ts";
+import { DnssecBed } from "../tests/helpers/dnssec.ts";
 import {
   freePort,
   smtpSource,
@@ -156,15 +157,39 @@ interface Outbound {
   load: number;
 }
 
-/** smtp-source (clear text) -> relay -> Postfix hold peer over STARTTLS; timed to the last. */
-async function outbound(tls: string, reuse: boolean): Promise<Outbound> {
+/** How the relay delivers to the peer in an outbound run. */
+type OutMode = "verify" | "verify, no reuse" | "none" | "dane-only (3 1 1)";
+
+/**
+ * smtp-source (clear text) -> relay -> Postfix hold peer over STARTTLS; timed to the last
+ * arrival. `dane-only` delivers by MX through the DNSSEC test bed (nsd + unbound) to a domain
+ * whose MX host has a `3 1 1` TLSA record for the peer's key.
+ */
+async function outbound(mode: OutMode): Promise<Outbound> {
   const pf = await startPostfix({ mode: "hold", hostname: PEER_NAME, main: tlsMain });
-  const dns = await TestDnsServer.start([{ name: PEER_NAME, type: "A", data: "127.0.0.1" }]);
+  const dane = mode.startsWith("dane");
+  const bed = dane
+    ? await DnssecBed.start([{
+      name: "dane.bench.test",
+      records: [
+        "dane.bench.test. IN MX 10 mx.dane.bench.test.",
+        "mx IN A 127.0.0.1",
+        `_${pf.port}._tcp.mx IN TLSA 3 1 1 ${await pki.tlsaHash(cert.cert, 1)}`,
+      ],
+    }])
+    : undefined;
+  const dns = dane
+    ? undefined
+    : await TestDnsServer.start([{ name: PEER_NAME, type: "A", data: "127.0.0.1" }]);
+  const tls = mode.split(/[ ,]/)[0];
+  const transport = dane
+    ? `port = ${pf.port}\ntls = "dane-only"\n`
+    : `hosts = ["${PEER_NAME}:${pf.port}"]\ntls = "${tls}"\ntls_ca_file = "${pki.rootFile}"\n` +
+      `idle_timeout = "${mode === "verify, no reuse" ? 0 : 5}s"\n`;
   const relay = await startRelay({
-    extraToml: `[dns]\nservers = ["${dns.address}"]\n` +
+    extraToml: `[dns]\nservers = ["${bed?.resolverAddress ?? dns!.address}"]\n` +
       `[[route]]\ndomains = "*"\ntransport = "peer"\n` +
-      `[transport.peer]\ndriver = "smtp"\nhosts = ["${PEER_NAME}:${pf.port}"]\n` +
-      `tls = "${tls}"\ntls_ca_file = "${pki.rootFile}"\nidle_timeout = "${reuse ? 5 : 0}s"\n`,
+      `[transport.peer]\ndriver = "smtp"\n${transport}`,
   });
   try {
     const load = loadAverage();
@@ -174,6 +199,7 @@ async function outbound(tls: string, reuse: boolean): Promise<Outbound> {
       messages: MESSAGES,
       sessions: CONCURRENCY,
       size: SIZE,
+      to: dane ? "sink@dane.bench.test" : "sink@example.com",
     });
     if (!src.success) throw new Error(`smtp-source failed: ${src.stderr}`);
     await waitFor(async () => (await pf.queueCount("hold")) >= MESSAGES, {
@@ -184,7 +210,7 @@ async function outbound(tls: string, reuse: boolean): Promise<Outbound> {
     const ms = performance.now() - t0;
     const log = await pf.log();
     return {
-      mode: `${tls}${reuse ? "" : ", no reuse"}`,
+      mode,
       perSec: MESSAGES / (ms / 1000),
       arrived: await pf.queueCount("hold"),
       handshakes: (log.match(/TLS connection established from/g) ?? []).length,
@@ -194,7 +220,8 @@ async function outbound(tls: string, reuse: boolean): Promise<Outbound> {
     await relay.stop();
     await relay.cleanup();
     await pf.stop();
-    dns.close();
+    dns?.close();
+    await bed?.close();
   }
 }
 
@@ -214,9 +241,10 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 const outRuns: Outbound[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
-  for (const [tls, reuse] of [["verify", true], ["verify", false], ["none", true]] as const) {
-    note(`round ${round}: outbound tls=${tls} reuse=${reuse}, load ${fmt(loadAverage(), 2)}`);
-    const r = await outbound(tls, reuse);
+  const modes: OutMode[] = ["verify", "verify, no reuse", "none", "dane-only (3 1 1)"];
+  for (const mode of modes) {
+    note(`round ${round}: outbound tls=${mode}, load ${fmt(loadAverage(), 2)}`);
+    const r = await outbound(mode);
     note(`  ${fmt(r.perSec)} deliveries/s`);
     outRuns.push(r);
   }
