@@ -16,7 +16,9 @@ function where(r: RecipientResult): string {
   const port = m.port === 25 ? "" : `:${m.port}`;
   const dane = (m.dane ? ` ${m.dane}` : "") +
     (m.tlsaUsage !== undefined ? ` tls_out_tlsa_usage=${m.tlsaUsage}` : "");
-  return ` H=${clean(m.host)} [${m.ip}]${port}${m.tls ? ` X=${clean(m.tls)}` : ""}${dane}`;
+  // Exim's CV= (log_selector tls_certificate_verified): the level's certificate checks passed.
+  const tls = m.tls ? ` X=${clean(m.tls)} CV=${m.verified ? "yes" : "no"}` : "";
+  return ` H=${clean(m.host)} [${m.ip}]${port}${tls}${dane}`;
 }
 
 /** Exim's `=>` line: a recipient delivered. */

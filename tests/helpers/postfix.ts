@@ -214,6 +214,8 @@ function masterCf(port: number): string {
     "virtual unix - n n - - virtual",
     "anvil unix - - n - 1 anvil",
     "scache unix - - n - 1 scache",
+    // smtpd and smtp get their TLS entropy and session cache from tlsmgr; without it no TLS.
+    "tlsmgr unix - - n 1000? 1 tlsmgr",
     "postlog unix-dgram n - n - 1 postlogd",
   ].join("\n") + "\n";
 }
