@@ -58,3 +58,56 @@ export async function treePeakRss(pid: number): Promise<number | undefined> {
 export function loadAverage(): number {
   return Deno.loadavg()[0];
 }
+
+/**
+ * Proportional set size (`Pss:` of /proc/PID/smaps_rollup) summed over processes, in bytes:
+ * shared pages count once over the set, so a multi-process server (Postfix) and a single
+ * process compare fairly. One `cat` for all of them.
+ */
+export async function totalPss(pids: number[]): Promise<number | undefined> {
+  if (pids.length === 0) return undefined;
+  const out = await new Deno.Command("cat", {
+    args: pids.map((p) => `/proc/${p}/smaps_rollup`),
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const text = dec.decode(out.stdout);
+  let kb = 0;
+  let any = false;
+  for (const m of text.matchAll(/^Pss:\s+(\d+) kB/gm)) {
+    kb += Number(m[1]);
+    any = true;
+  }
+  return any ? kb * 1024 : undefined;
+}
+
+/** PSS of a process and its live direct children (Postfix's master and its daemons). */
+export async function treePss(pid: number): Promise<number | undefined> {
+  return await totalPss([pid, ...(await childrenOf(pid))]);
+}
+
+/**
+ * Samples `read` every `ms` until stopped; `peak()` is the largest reading so far (for peak
+ * PSS, which the kernel does not keep as it keeps VmHWM).
+ */
+export function peakSampler(
+  read: () => Promise<number | undefined>,
+  ms = 500,
+): { peak(): number | undefined; stop(): Promise<void> } {
+  let peak: number | undefined;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const v = await read().catch(() => undefined);
+      if (v !== undefined) peak = Math.max(peak ?? 0, v);
+      await new Promise((r) => setTimeout(r, ms));
+    }
+  })();
+  return {
+    peak: () => peak,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
