@@ -2,7 +2,7 @@
 import { smtpSource } from "../tests/helpers/postfix.ts";
 import type { BenchFlags } from "./_flags.ts";
 import { fmt, note, percentile, print, table } from "./_out.ts";
-import { loadAverage } from "./_proc.ts";
+import { loadAverage, peakSampler } from "./_proc.ts";
 import { sequentialLatencies } from "./_smtp_client.ts";
 
 /** A started system under test. */
@@ -13,6 +13,8 @@ export interface Running {
   cpuMs(): Promise<number | undefined>;
   /** Peak resident memory in bytes so far. */
   peakRss(): Promise<number | undefined>;
+  /** Proportional set size now, in bytes (over all its processes); sampled for the peak. */
+  pss?(): Promise<number | undefined>;
   /**
    * Waits until `expected` messages reached their end point (spool, hold queue, sink) or
    * the timeout passes; returns how many did and the milliseconds since `since`.
@@ -43,6 +45,8 @@ export interface Figures {
   p99?: number;
   cpuPerMsg?: number;
   rssMb?: number;
+  /** Peak PSS (sampled every 500 ms), MiB. */
+  pssMb?: number;
   stored: number;
   expected: number;
   load: number;
@@ -57,6 +61,7 @@ export async function measure(target: Target, flags: BenchFlags): Promise<Figure
   const load = loadAverage();
   note(`${target.name}: starting (load ${load.toFixed(2)})`);
   const sut = await target.start();
+  const pss = sut.pss ? peakSampler(() => sut.pss!()) : undefined;
   let stopped = false;
   try {
     const send = async (messages: number) => {
@@ -94,6 +99,8 @@ export async function measure(target: Target, flags: BenchFlags): Promise<Figure
     if (flags.latency > 0) await sut.settle(expected, performance.now());
     const extra = sut.extra ? await sut.extra() : undefined;
     const rssMb = ((await sut.peakRss()) ?? NaN) / 2 ** 20;
+    await pss?.stop();
+    const pssMb = (pss?.peak() ?? NaN) / 2 ** 20;
     stopped = true;
     const stored = await sut.stop();
     return {
@@ -106,12 +113,14 @@ export async function measure(target: Target, flags: BenchFlags): Promise<Figure
         ? (cpu1 - cpu0) / flags.messages
         : undefined,
       rssMb,
+      pssMb,
       stored,
       expected,
       load,
       extra,
     };
   } finally {
+    await pss?.stop();
     if (!stopped) await sut.stop().catch(() => 0);
   }
 }
@@ -143,11 +152,12 @@ export function report(
     "p99 ms",
     "CPU ms/msg",
     "peak RSS MB",
+    "peak PSS MiB",
     "arrived/sent",
     ...(opts.extraLabel ? [opts.extraLabel] : []),
     "load1 before",
   ]];
-  const med: { name: string; rate: number; p50?: number; p99?: number }[] = [];
+  const med: { name: string; rate: number; p50?: number; p99?: number; pss?: number }[] = [];
   for (const rs of runs) {
     for (const f of rs) {
       rows.push([
@@ -157,6 +167,7 @@ export function report(
         fmt(f.p99, 2),
         fmt(f.cpuPerMsg, 2),
         fmt(f.rssMb),
+        fmt(f.pssMb),
         `${f.stored}/${f.expected}`,
         ...(opts.extraLabel ? [f.extra ?? "-"] : []),
         fmt(f.load, 2),
@@ -167,6 +178,7 @@ export function report(
       rate: median(rs.map((f) => f.rate)),
       p50: rs[0].p50 === undefined ? undefined : median(rs.map((f) => f.p50!)),
       p99: rs[0].p99 === undefined ? undefined : median(rs.map((f) => f.p99!)),
+      pss: Math.max(...rs.map((f) => f.pssMb ?? NaN)),
     };
     if (rs.length > 1) rows.push([`${m.name} median`, fmt(m.rate), fmt(m.p50, 2), fmt(m.p99, 2)]);
     med.push(m);
@@ -180,6 +192,12 @@ export function report(
       `ratio relay/postfix: ${opts.rateLabel} ${fmt(relay.rate / postfix.rate, 2)}x` +
         (relay.p50 && postfix.p50 ? `, p50 latency ${fmt(relay.p50 / postfix.p50, 2)}x` : ""),
     );
+    if (relay.pss && postfix.pss) {
+      print(
+        `peak PSS: relay ${fmt(relay.pss)} MiB, postfix ${fmt(postfix.pss)} MiB ` +
+          `(summed over its processes), ratio ${fmt(relay.pss / postfix.pss, 2)}x`,
+      );
+    }
   }
   const short = runs.flat().filter((f) => f.stored !== f.expected);
   for (const f of short) {

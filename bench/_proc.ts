@@ -125,3 +125,37 @@ export function busyShare(
   if (!a || !b || b.total === a.total) return undefined;
   return (b.busy - a.busy) / (b.total - a.total);
 }
+
+/** {@linkcode pssSum} under the name bench/accept.ts uses. */
+export const totalPss: (pids: number[]) => Promise<number | undefined> = pssSum;
+
+/** PSS of a process and all its live descendants (Postfix's master and its daemons). */
+export async function treePss(pid: number): Promise<number | undefined> {
+  return await pssSum(await treePids(pid));
+}
+
+/**
+ * Samples `read` every `ms` until stopped; `peak()` is the largest reading so far (for peak
+ * PSS, which the kernel does not keep as it keeps VmHWM).
+ */
+export function peakSampler(
+  read: () => Promise<number | undefined>,
+  ms = 500,
+): { peak(): number | undefined; stop(): Promise<void> } {
+  let peak: number | undefined;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const v = await read().catch(() => undefined);
+      if (v !== undefined) peak = Math.max(peak ?? 0, v);
+      await new Promise((r) => setTimeout(r, ms));
+    }
+  })();
+  return {
+    peak: () => peak,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}

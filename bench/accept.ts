@@ -2,7 +2,8 @@
  * Accept benchmark (issue 2): Postfix's smtp-source sends N messages over concurrent
  * sessions to the relay, which must commit each to its Deno KV spool before its 250; the same
  * load goes to a private Postfix that puts everything on hold. Prints messages/s, latency at
- * concurrency 1, CPU per message, peak RSS, and the relay/Postfix ratio.
+ * concurrency 1, CPU per message, peak RSS, peak PSS (sampled from /proc/PID/smaps_rollup,
+ * summed over Postfix's processes), and the relay/Postfix ratios.
  *
  * Run: deno task bench [--messages 5000] [--size 10K] [--rounds 3] (see --help)
  */
@@ -11,7 +12,7 @@ import { type BenchFlags, FLAGS_HELP, parseBenchFlags } from "./_flags.ts";
 import { report, runRounds, type Target } from "./_measure.ts";
 import { print } from "./_out.ts";
 import { profileReport } from "./_cpu_profile.ts";
-import { cpuMs, peakRss, treeCpuMs, treePeakRss } from "./_proc.ts";
+import { cpuMs, peakRss, totalPss, treeCpuMs, treePeakRss, treePss } from "./_proc.ts";
 import { countSpool, startRelay } from "./_relay.ts";
 
 const relayTarget = (flags: BenchFlags): Target => ({
@@ -26,6 +27,7 @@ const relayTarget = (flags: BenchFlags): Target => ({
       port: relay.port,
       cpuMs: () => cpuMs(relay.pid),
       peakRss: () => peakRss(relay.pid),
+      pss: () => totalPss([relay.pid]),
       settle: (expected, since) =>
         Promise.resolve({ count: expected, ms: performance.now() - since }),
       async stop() {
@@ -47,6 +49,7 @@ const postfixTarget = (flags: BenchFlags): Target => ({
       port: pf.port,
       cpuMs: () => treeCpuMs(pf.masterPid),
       peakRss: () => treePeakRss(pf.masterPid),
+      pss: () => treePss(pf.masterPid),
       settle: (expected, since) =>
         Promise.resolve({ count: expected, ms: performance.now() - since }),
       async stop() {

@@ -4,7 +4,8 @@
  * many idle connections.
  */
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { spawnRelay } from "./helpers/relay.ts";
+import { relayTest, spawnRelay, type TestRelay } from "./helpers/relay.ts";
+import { python } from "./helpers/clients.ts";
 import { Spool } from "../lib/spool/mod.ts";
 
 const MiB = 1024 * 1024;
@@ -190,3 +191,59 @@ Deno.test({
     }
   },
 });
+
+/** Keys under a prefix in the relay's spool (body chunks, partial markers). */
+async function spoolKeys(r: TestRelay, prefix: string): Promise<number> {
+  let n = 0;
+  for await (const _ of r.spool.kv.list({ prefix: [prefix] })) n++;
+  return n;
+}
+
+/** Waits up to 5 s until the spool holds no body chunk and no partial marker. */
+async function spoolEmpty(r: TestRelay): Promise<void> {
+  const until = Date.now() + 5000;
+  while ((await spoolKeys(r, "body")) + (await spoolKeys(r, "partial")) > 0) {
+    if (Date.now() > until) {
+      throw new Error(
+        `spool still holds ${await spoolKeys(r, "body")} chunks, ` +
+          `${await spoolKeys(r, "partial")} partial markers`,
+      );
+    }
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+const SEND_BIG = `import smtplib, os
+s = smtplib.SMTP("127.0.0.1", int(os.environ["PORT"]), timeout=20)
+body = b"Subject: big\\r\\n\\r\\n" + b"x" * 76 + b"\\r\\n"
+body = body + (b"y" * 78 + b"\\r\\n") * (int(os.environ["SIZE"]) // 80)
+s.ehlo("client.test")
+s.esmtp_features.pop("size", None)  # no SIZE=: the relay learns the size while streaming
+try:
+    s.sendmail("a@client.test", ["b@local.test"], body)
+    print(250)
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code)
+s.quit()`;
+
+relayTest(
+  "a streamed body refused by the data ACL leaves no chunk or partial in the spool",
+  `[server]\nlocal_domains = ["local.test"]\n[[acl.data]]\ndeny = 'true'\nmessage = "no"`,
+  async (r) => {
+    const out = await python(SEND_BIG, { PORT: String(r.port), SIZE: "3000000" });
+    assertEquals(out.stdout.trim(), "550", out.stderr);
+    await spoolEmpty(r);
+    assertEquals((await r.messages()).length, 0);
+  },
+);
+
+relayTest(
+  "a streamed body over max_message_size gets 552 and its partial is dropped",
+  `[server]\nlocal_domains = ["local.test"]\n[smtp]\nmax_message_size = "1M"`,
+  async (r) => {
+    const out = await python(SEND_BIG, { PORT: String(r.port), SIZE: "3000000" });
+    assertEquals(out.stdout.trim(), "552", out.stderr);
+    await spoolEmpty(r);
+    assertEquals((await r.messages()).length, 0);
+  },
+);
