@@ -219,6 +219,8 @@ export class SmtpServer {
     } finally {
       s.close();
       s.input.release();
+      // A session counts until its connection is closed, so close() leaves no socket open.
+      await s.whenClosed;
       this.#sessions.delete(s);
       if (counted) {
         const left = (this.#perIp.get(counted) ?? 1) - 1;

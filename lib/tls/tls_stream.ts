@@ -32,6 +32,7 @@ export function tlsSocketStream(
   socket.on("close", end);
   socket.on("error", end);
   let closed = false;
+  let done: Promise<void> | undefined;
   return {
     async read(p) {
       while (queue.length === 0) {
@@ -52,7 +53,7 @@ export function tlsSocketStream(
       });
     },
     close() {
-      if (closed) return;
+      if (closed) return done;
       closed = true;
       wake();
       const destroy = () => {
@@ -63,7 +64,9 @@ export function tlsSocketStream(
       };
       if (!opts.graceful) return destroy();
       socket.end(); // close_notify after what is still buffered (a 221 or 421)
-      setTimeout(destroy, 100);
+      // The TCP connection is closed 100 ms later; callers can wait for it (server close).
+      done = new Promise((r) => setTimeout(() => r(destroy()), 100));
+      return done;
     },
   };
 }
