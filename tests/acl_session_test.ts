@@ -128,6 +128,8 @@ print(json.dumps(codes))
 
 Deno.test({
   name: "connect ACL drops a client before the banner",
+  sanitizeOps: true,
+  sanitizeResources: true,
   async fn() {
     const r = await startRelay(ACL.replace("127.0.0.9/32", "127.0.0.0/8"));
     try {
@@ -142,6 +144,8 @@ Deno.test({
 
 Deno.test({
   name: "a Redis lookup that cannot answer defers RCPT with 451 (never fails open)",
+  sanitizeOps: true,
+  sanitizeResources: true,
   async fn() {
     const redis = await startRedis();
     await redis.cli("SADD", "blocked", "spammer@example.com");

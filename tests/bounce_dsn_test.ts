@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { buildDsn, sanitize, statusOf, wantsNotice } from "../lib/bounce/mod.ts";
+import { PYTHON3, requireProgram } from "./helpers/requirements.ts";
 import type { Envelope, Recipient } from "../lib/envelope/mod.ts";
 
 const env: Envelope = {
@@ -49,7 +50,7 @@ out = {
 }
 print(json.dumps(out))
 `;
-  const p = new Deno.Command("python3", {
+  const p = new Deno.Command(requireProgram(PYTHON3, "python3"), {
     args: ["-c", script],
     stdin: "piped",
     stdout: "piped",

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (tests/debian_packages.txt), when missing.
-# Runs before every `deno task test`; does nothing when all are installed.
+# Runs before every `deno task test` and in .ci/run; does nothing when all are installed.
 set -euo pipefail
 cd "$(dirname "$0")"
-mapfile -t pkgs < <(grep -vE '^\s*(#|$)' debian_packages.txt)
+# One package a line; `#` starts a comment.
+mapfile -t pkgs < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' debian_packages.txt | grep -v '^$')
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

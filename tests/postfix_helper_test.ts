@@ -1,24 +1,21 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { smtpSink, smtpSource, startPostfix } from "./helpers/postfix.ts";
 import { waitFor } from "./helpers/wait.ts";
+import { swaksRun } from "./helpers/clients.ts";
 
 async function swaks(port: number, to: string, extra: string[] = []): Promise<string> {
-  const out = await new Deno.Command("swaks", {
-    args: [
-      "--server",
-      `127.0.0.1:${port}`,
-      "--from",
-      "sender@example.org",
-      "--to",
-      to,
-      "--timeout",
-      "10",
-      ...extra,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const out = await swaksRun([
+    "--server",
+    `127.0.0.1:${port}`,
+    "--from",
+    "sender@example.org",
+    "--to",
+    to,
+    "--timeout",
+    "10",
+    ...extra,
+  ]);
+  return out.stdout + out.stderr;
 }
 
 Deno.test("startPostfix() in hold mode keeps every accepted message on hold", async () => {

@@ -6,11 +6,11 @@
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./helpers/assert.ts";
 import { relayTest, type TestRelay } from "./helpers/relay.ts";
 import { RawClient } from "./helpers/raw_smtp.ts";
+import { swaksRun } from "./helpers/clients.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { type SendProxy, startHaproxy } from "./helpers/haproxy.ts";
 import { concat, sslTlv, tlv, v1Header, v2Header } from "./helpers/proxy_header.ts";
 
-const dec = new TextDecoder();
 const enc = new TextEncoder();
 
 /** Both listeners take PROXY headers; only 127.0.0.1 (haproxy, raw tests) is trusted. */
@@ -39,25 +39,19 @@ function port6(r: TestRelay): number {
 }
 
 async function swaksVia(server: string[], extra: string[]): Promise<string> {
-  const out = await new Deno.Command("swaks", {
-    args: [
-      ...server,
-      "--timeout",
-      "20",
-      "--from",
-      "alice@example.com",
-      "--to",
-      "bob@example.org",
-      "--ehlo",
-      "client.test",
-      ...extra,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-    signal: AbortSignal.timeout(30_000),
-  }).output();
-  const text = dec.decode(out.stdout) + dec.decode(out.stderr);
+  const out = await swaksRun([
+    ...server,
+    "--timeout",
+    "20",
+    "--from",
+    "alice@example.com",
+    "--to",
+    "bob@example.org",
+    "--ehlo",
+    "client.test",
+    ...extra,
+  ]);
+  const text = out.stdout + out.stderr;
   assertEquals(out.code, 0, text);
   return text;
 }

@@ -1,5 +1,6 @@
 import { assertEquals, assertMatch } from "./helpers/assert.ts";
 import { Resolver } from "../lib/dns/mod.ts";
+import { PYTHON3, requireProgram } from "./helpers/requirements.ts";
 import {
   allowedReportAddresses,
   authenticationResults,
@@ -35,7 +36,7 @@ for p in m.get_payload():
         for k in ("Feedback-Type", "Source-IP", "Reported-Domain", "Auth-Failure"):
             print(k + ": " + fields[k])
 `;
-  const child = new Deno.Command("python3", {
+  const child = new Deno.Command(requireProgram(PYTHON3, "python3"), {
     args: ["-c", script],
     stdin: "piped",
     stdout: "piped",

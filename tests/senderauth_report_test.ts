@@ -1,5 +1,6 @@
 import { assertEquals, assertMatch } from "./helpers/assert.ts";
 import { Resolver } from "../lib/dns/mod.ts";
+import { PYTHON3, requireProgram } from "./helpers/requirements.ts";
 import {
   aggregateReports,
   checkDmarc,
@@ -25,7 +26,7 @@ for rec in r.findall("record"):
     print(rec.findtext("row/source_ip"), rec.findtext("row/count"),
         rec.findtext("row/policy_evaluated/disposition"), rec.findtext("auth_results/spf/result"))
 `;
-  const child = new Deno.Command("python3", {
+  const child = new Deno.Command(requireProgram(PYTHON3, "python3"), {
     args: ["-c", script],
     stdin: "piped",
     stdout: "piped",

@@ -37,6 +37,8 @@ except smtplib.SMTPSenderRefused as e:
 
 Deno.test({
   name: "DKIM-signed by one relay, SPF/DKIM/DMARC checked by another; ACLs act on the results",
+  sanitizeOps: true,
+  sanitizeResources: true,
   async fn() {
     const key = makeDkimKey("rsa");
     const dir = await Deno.makeTempDir({ prefix: "relay-dkim-" });

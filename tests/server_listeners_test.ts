@@ -1,7 +1,7 @@
 /** Listener roles, IPv6, JSON logs and SIGHUP certificate reload. */
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { relayTest, spawnRelay } from "./helpers/relay.ts";
-import { makeCert, python, swaks } from "./helpers/clients.ts";
+import { makeCert, python, swaks, swaksRun } from "./helpers/clients.ts";
 import { waitFor } from "./helpers/wait.ts";
 import { hashPassword } from "../lib/auth/mod.ts";
 
@@ -45,22 +45,18 @@ relayTest(
   async (r) => {
     assertEquals(r.server.addresses.length, 2);
     const v6 = r.server.addresses[1];
-    const res = await new Deno.Command("swaks", {
-      args: [
-        "--server",
-        `::1`,
-        "--port",
-        String(v6.port),
-        "-6",
-        "--from",
-        "a@example.com",
-        "--to",
-        "b@example.org",
-      ],
-      stdout: "piped",
-    }).output();
-    const out = new TextDecoder().decode(res.stdout);
-    assertEquals(res.code, 0, out);
+    const res = await swaksRun([
+      "--server",
+      `::1`,
+      "--port",
+      String(v6.port),
+      "-6",
+      "--from",
+      "a@example.com",
+      "--to",
+      "b@example.org",
+    ]);
+    assertEquals(res.code, 0, res.stdout + res.stderr);
     const [m] = await r.messages();
     assertEquals(m.client.ip, "::1");
     assertMatch(await r.body(m.id), /\[IPv6:::1\]\)/);

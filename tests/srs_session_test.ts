@@ -59,6 +59,8 @@ Deno.test({
 
 Deno.test({
   name: "a bounce to an SRS address is reversed; forged SRS addresses are refused",
+  sanitizeOps: true,
+  sanitizeResources: true,
   async fn() {
     const r = await startRelay(SRS);
     try {

@@ -256,6 +256,8 @@ export class SmtpServer {
       s.close();
       s.tx?.body?.drop(); // gone mid-body (BDAT): drop the partial now
       s.input.release();
+      // A session counts until its connection is closed, so close() leaves no socket open.
+      await s.whenClosed;
       this.#sessions.delete(s);
       if (counted) {
         const left = (this.#perIp.get(counted) ?? 1) - 1;

@@ -102,6 +102,7 @@ export class Session {
   /** When set, every command but QUIT gets this reply (failed PROXY negotiation). */
   refuseAll: Reply | null = null;
   #out: Uint8Array[] = [];
+  #closeDone: Promise<void> = Promise.resolve();
 
   /** Creates a session over an accepted connection. */
   constructor(conn: Deno.Conn | null, stream: ByteStream, deps: SessionDeps, peer: Peer) {
@@ -187,7 +188,12 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.stream.close();
+    this.#closeDone = Promise.resolve(this.stream.close()).catch(() => {});
+  }
+
+  /** Resolves once the connection is closed (a TLS close finishes in the background). */
+  get whenClosed(): Promise<void> {
+    return this.#closeDone;
   }
 
   /**

@@ -4,8 +4,11 @@ export interface ByteStream {
   read(p: Uint8Array): Promise<number | null>;
   /** Writes all of `p`. */
   write(p: Uint8Array): Promise<void>;
-  /** Closes the stream (idempotent). */
-  close(): void;
+  /**
+   * Closes the stream (idempotent). A stream that closes in the background (TLS sends
+   * close_notify first) returns a promise that resolves once its connection is closed.
+   */
+  close(): void | Promise<void>;
 }
 
 /** Wraps a Deno connection as a {@linkcode ByteStream} that writes fully. */

@@ -1,4 +1,5 @@
 /** Real SMTP clients for tests: swaks and Python's smtplib, plus TLS test certificates. */
+import { OPENSSL, PYTHON3, requireProgram, requireSwaks, SWAKS } from "./requirements.ts";
 
 const dec = new TextDecoder();
 
@@ -10,9 +11,18 @@ export interface ClientResult {
 }
 
 /** Runs swaks against 127.0.0.1:port with extra arguments (bounded by a 30 s timeout). */
-export async function swaks(port: number, args: string[]): Promise<ClientResult> {
-  const r = await new Deno.Command("swaks", {
-    args: ["--server", `127.0.0.1:${port}`, "--timeout", "20", ...args],
+export function swaks(port: number, args: string[]): Promise<ClientResult> {
+  return swaksRun(["--server", `127.0.0.1:${port}`, "--timeout", "20", ...args]);
+}
+
+/**
+ * Runs swaks with exactly `args` (bounded by a 30 s timeout); fails first, naming the
+ * package, when swaks or a feature the arguments use (TLS, IPv6) is not installed.
+ */
+export async function swaksRun(args: string[]): Promise<ClientResult> {
+  requireSwaks(args);
+  const r = await new Deno.Command(SWAKS, {
+    args,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -29,7 +39,7 @@ export async function python(
   script: string,
   env: Record<string, string> = {},
 ): Promise<ClientResult> {
-  const r = await new Deno.Command("python3", {
+  const r = await new Deno.Command(requireProgram(PYTHON3, "python3"), {
     args: ["-c", script],
     env,
     stdout: "piped",
@@ -47,7 +57,7 @@ export async function makeCert(
 ): Promise<{ cert: string; key: string }> {
   const cert = `${dir}/cert.pem`;
   const key = `${dir}/key.pem`;
-  const r = await new Deno.Command("openssl", {
+  const r = await new Deno.Command(requireProgram(OPENSSL, "openssl"), {
     args: [
       "req",
       "-x509",

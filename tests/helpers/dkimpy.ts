@@ -3,7 +3,7 @@
  * Data goes through files; the scripts are fixed text.
  */
 
-const PYTHON = "/usr/bin/python3";
+import { PYTHON3 as PYTHON, requirePythonModules } from "./requirements.ts";
 
 const SIGN = `
 import sys, json, dkim
@@ -46,21 +46,14 @@ ok = all(d.verify(idx=i, dnsfunc=dnsfunc) for i in range(max(1, len([l for l in 
 print("pass" if ok else "fail")
 `;
 
-/** True when Debian's python3 with the dkim module is installed. */
-export function haveDkimpy(): boolean {
-  try {
-    const out = new Deno.Command(PYTHON, {
-      args: ["-c", "import dkim, nacl, authres"],
-      stderr: "null",
-    })
-      .outputSync();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
+/**
+ * The Python modules the scripts import, with their Debian packages: dkim itself, nacl for
+ * Ed25519 keys, authres for ARC (python3-dkim only Suggests it). Missing ones fail the test.
+ */
+const MODULES = { dkim: "python3-dkim", nacl: "python3-nacl", authres: "python3-authres" };
 
 async function run(script: string, args: Record<string, unknown>): Promise<Uint8Array> {
+  requirePythonModules(MODULES);
   const dir = await Deno.makeTempDir({ prefix: "dkimpy" });
   try {
     const message = `${dir}/message.eml`;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { requireProgram } from "./requirements.ts";
 import { waitFor } from "./wait.ts";
 
 const HAPROXY = "/usr/sbin/haproxy";
@@ -49,15 +50,6 @@ export class HaproxyStartError extends Error {
   }
 }
 
-/** Tells whether the haproxy binary is installed. */
-export function haproxyInstalled(): boolean {
-  try {
-    return Deno.statSync(HAPROXY).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Starts haproxy and resolves once both frontends are listening.
  *
@@ -74,7 +66,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
   const port6 = ipv6 ? freePort("::1") : 0;
   const dir = await Deno.makeTempDir({ prefix: "haproxy-" });
   await Deno.writeTextFile(`${dir}/haproxy.cfg`, config(opts, port, port6));
-  const child = new Deno.Command(HAPROXY, {
+  const child = new Deno.Command(requireProgram(HAPROXY, "haproxy"), {
     args: ["-db", "-f", `${dir}/haproxy.cfg`],
     stdin: "null",
     stdout: "piped",

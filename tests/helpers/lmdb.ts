@@ -5,6 +5,8 @@
  * @module
  */
 
+import { requireProgram } from "./requirements.ts";
+
 const MDB_LOAD = "/usr/bin/mdb_load";
 
 /** A key or value: text (UTF-8) or raw bytes. */
@@ -48,7 +50,7 @@ export async function makeLmdb(
     ...(options.database ? ["-s", options.database] : []),
     path,
   ];
-  const child = new Deno.Command(MDB_LOAD, {
+  const child = new Deno.Command(requireProgram(MDB_LOAD, "lmdb-utils"), {
     args,
     stdin: "piped",
     stderr: "piped",

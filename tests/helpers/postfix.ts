@@ -11,6 +11,7 @@
  * @module
  */
 
+import { requireProgram } from "./requirements.ts";
 import { waitFor } from "./wait.ts";
 
 const POSTFIX = "/usr/sbin/postfix";
@@ -271,6 +272,7 @@ async function readMaildir(dir: string): Promise<string[]> {
  * ```
  */
 export async function startPostfix(opts: PostfixOptions = {}): Promise<PostfixInstance> {
+  requireProgram(POSTFIX, "postfix");
   const port = opts.port ?? freePort();
   const uid = await uidOf(MAIL_OWNER);
   const dir = await Deno.makeTempDir({ prefix: "postfix-peer-" });
@@ -371,7 +373,7 @@ export async function smtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   await Deno.chown(dir, uid, null);
   const args = ["-u", MAIL_OWNER, "-c", ...(opts.dump ? ["-d", `${dir}/`] : [])];
   args.push(...(opts.args ?? []), `127.0.0.1:${port}`, String(opts.backlog ?? 256));
-  const child = new Deno.Command(SMTP_SINK, {
+  const child = new Deno.Command(requireProgram(SMTP_SINK, "postfix"), {
     args,
     stdin: "null",
     stdout: "piped",
@@ -481,7 +483,7 @@ export async function smtpSource(opts: SmtpSourceOptions): Promise<SmtpSourceRes
     `${opts.host ?? "127.0.0.1"}:${opts.port}`,
   ];
   const t0 = performance.now();
-  const out = await new Deno.Command(SMTP_SOURCE, {
+  const out = await new Deno.Command(requireProgram(SMTP_SOURCE, "postfix"), {
     args,
     stdin: "null",
     stdout: "null",

@@ -9,6 +9,9 @@ const dec = new TextDecoder();
 export class RawClient {
   conn: Deno.Conn;
   #buf = "";
+  #rbuf = new Uint8Array(65536);
+  /** A read that outlived a wait: the next wait takes it over, so no bytes are lost. */
+  #pending: Promise<Uint8Array | null> | null = null;
 
   private constructor(conn: Deno.Conn) {
     this.conn = conn;
@@ -32,7 +35,6 @@ export class RawClient {
    */
   async replies(count = 1, ms = 5000): Promise<string[]> {
     const until = Date.now() + ms;
-    const buf = new Uint8Array(65536);
     for (;;) {
       const finals = this.#buf.split("\r\n").filter((l) => /^\d{3} /.test(l));
       if (finals.length >= count) {
@@ -47,34 +49,48 @@ export class RawClient {
       }
       const left = until - Date.now();
       if (left <= 0) return finals;
-      const n = await Promise.race([
-        this.conn.read(buf).catch(() => null),
-        new Promise<"t">((r) => setTimeout(() => r("t"), left)),
+      const data = await this.#read(left);
+      if (data === "timeout" || data === null) return finals;
+      this.#buf += dec.decode(data);
+    }
+  }
+
+  /** Reads once, waiting at most `ms`; null at EOF (or a reset). */
+  async #read(ms: number): Promise<Uint8Array | null | "timeout"> {
+    this.#pending ??= this.conn.read(this.#rbuf).then(
+      (n) => (n === null ? null : this.#rbuf.slice(0, n)),
+      () => null,
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const r = await Promise.race([
+        this.#pending,
+        new Promise<"timeout">((res) => (timer = setTimeout(() => res("timeout"), ms))),
       ]);
-      if (n === "t" || n === null) return finals;
-      this.#buf += dec.decode(buf.subarray(0, n));
+      if (r !== "timeout") this.#pending = null;
+      return r;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   /** Tells whether the server closed the connection (reads EOF within `ms`). */
   async closedByPeer(ms = 3000): Promise<boolean> {
-    const buf = new Uint8Array(4096);
     const until = Date.now() + ms;
     while (Date.now() < until) {
-      const n = await Promise.race([
-        this.conn.read(buf).catch(() => null),
-        new Promise<"t">((r) => setTimeout(() => r("t"), until - Date.now())),
-      ]);
-      if (n === null) return true;
-      if (n === "t") return false;
+      const r = await this.#read(until - Date.now());
+      if (r === null) return true;
+      if (r === "timeout") return false;
     }
     return false;
   }
 
-  /** Closes the socket. */
-  close(): void {
+  /** Closes the socket (a read still pending then ends). */
+  async close(): Promise<void> {
     try {
       this.conn.close();
     } catch { /* closed */ }
+    await this.#pending;
+    this.#pending = null;
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { requireProgram } from "./requirements.ts";
 import { waitFor } from "./wait.ts";
 
 const REDIS_SERVER = "/usr/bin/redis-server";
@@ -82,7 +83,11 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisPeer>
     },
     async start() {
       if (child) return;
-      child = new Deno.Command(REDIS_SERVER, { args, stdout: "null", stderr: "null" }).spawn();
+      child = new Deno.Command(requireProgram(REDIS_SERVER, "redis-server"), {
+        args,
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
       await waitFor(async () => {
         try {
           return (await raw(port, auth.length ? [auth, ["PING"]] : [["PING"]])).includes("PONG");

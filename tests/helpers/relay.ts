@@ -219,6 +219,10 @@ export async function spawnRelay(
 export function relayTest(name: string, toml: string, fn: (r: TestRelay) => Promise<void>): void {
   Deno.test({
     name,
+    // Deno 2 runs these only when asked (or with --sanitize-ops/--sanitize-resources): every
+    // timer, read and connection a session starts must end by the time the relay is closed.
+    sanitizeOps: true,
+    sanitizeResources: true,
     async fn() {
       const relay = await startRelay(toml);
       try {
