@@ -317,6 +317,7 @@ export class SmtpServer {
     for (const s of this.#sessions) s.close();
     while (this.#sessions.size > 0) await new Promise((r) => setTimeout(r, 10));
     await this.#ownPolicy?.close();
+    this.#tls?.close();
   }
 }
 

@@ -183,6 +183,14 @@ export class ServerCredentials {
       null;
   }
 
+  /** Frees the contexts and the SNI callback (when the server closes). */
+  close(): void {
+    for (const c of this.#certs) openssl().ssl.SSL_CTX_free(c.ctx);
+    this.#certs = [];
+    this.#sniCallback?.close();
+    this.#sniCallback = null;
+  }
+
   /** The default context (the first certificate). */
   get context(): Deno.PointerValue {
     const c = this.#certs[0];

@@ -29,6 +29,7 @@ export class TlsConnection implements ByteStream {
   #eof = false;
   #closed = false;
   #freed = false;
+  #closing: Promise<void> = Promise.resolve();
 
   /** Takes ownership of `ssl` (freed on close) and of the connection. */
   constructor(conn: Deno.Conn, ssl: Deno.PointerValue, server: boolean) {
@@ -163,20 +164,23 @@ export class TlsConnection implements ByteStream {
    * Closes: sends close_notify after whatever is still queued (a last 221 or 421 reaches the
    * peer), waits briefly for the socket to take it, then closes the socket and frees the `SSL`.
    */
-  close(): void {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return this.#closing;
     this.#closed = true;
-    if (this.#freed) return;
+    if (this.#freed) return this.#closing;
     const { ssl, crypto } = openssl();
     crypto.ERR_clear_error();
     ssl.SSL_shutdown(this.#ssl);
     errorText(crypto);
     const done = this.#flush().catch(() => {});
-    const timer = setTimeout(() => this.#destroy(), 1000);
-    done.then(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((r) => timer = setTimeout(r, 1000));
+    // Resolves once the socket is closed and the SSL freed (ByteStream's contract).
+    this.#closing = Promise.race([done, late]).then(() => {
       clearTimeout(timer);
       this.#destroy();
     });
+    return this.#closing;
   }
 
   #destroy(): void {

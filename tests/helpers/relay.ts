@@ -9,6 +9,11 @@ import { Spool } from "../../lib/spool/mod.ts";
 import type { Envelope } from "../../lib/envelope/mod.ts";
 import { SmtpServer } from "../../lib/server/mod.ts";
 import { waitFor } from "./wait.ts";
+import { checkOpenssl } from "../../lib/tls/mod.ts";
+
+// OpenSSL is loaded once per process (as `relay serve` does at start), before any test runs:
+// the resource sanitizers then see only what a test itself opens and leaves open.
+checkOpenssl();
 
 type Table = Record<string, unknown>;
 
