@@ -1,6 +1,6 @@
 import { testEnvelope } from "./helpers/envelope.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { BodyWriter, CHUNK_SIZE, Spool } from "../lib/spool/mod.ts";
+import { CHUNK_SIZE, Spool } from "../lib/spool/mod.ts";
 import { type Envelope, isMessageId, newMessageId } from "../lib/envelope/mod.ts";
 
 function envelope(id = newMessageId()): Envelope {
@@ -33,10 +33,10 @@ Deno.test("store, get, read body, list and remove", async () => {
 Deno.test("a 3 MB body is chunked over several commits and read back intact", async () => {
   const spool = await Spool.open(":memory:");
   const body = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => i % 251);
-  const w = new BodyWriter();
-  for (let off = 0; off < body.length; off += 10_000) w.write(body.subarray(off, off + 10_000));
+  const pieces: Uint8Array[] = [];
+  for (let off = 0; off < body.length; off += 10_000) pieces.push(body.subarray(off, off + 10_000));
   const e = envelope();
-  await spool.store(e, w.chunks());
+  await spool.store(e, pieces);
   const stored = await spool.get(e.id);
   assertEquals(stored?.chunks, Math.ceil(body.length / CHUNK_SIZE));
   assertEquals(await spool.readBody(e.id), body);

@@ -8,3 +8,4 @@ export { ConfigError } from "./errors.ts";
 export { configErrorAt, defaultConfig, loadConfig, parseConfig } from "./load.ts";
 export { type Config, configSchema, type ListenConfig } from "./schema.ts";
 export { formatDuration, parseDuration, parseSize } from "./units.ts";
+export { TLS_LEVEL_NAMES } from "./schema_delivery.ts";

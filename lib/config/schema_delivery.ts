@@ -57,6 +57,22 @@ export const routeSchema = z.strictObject({
   message: "a route needs domains or a lookup",
 });
 
+/**
+ * Transport TLS levels (Postfix's smtp_tls_security_level names), then the older names
+ * `opportunistic`, `require` and `off` that still work as may, encrypt and none.
+ */
+export const TLS_LEVEL_NAMES = [
+  "none",
+  "may",
+  "encrypt",
+  "verify",
+  "dane",
+  "dane-only",
+  "opportunistic",
+  "require",
+  "off",
+] as const;
+
 /** `[transport.NAME]`: how to deliver (smtp by MX or to smarthosts, discard, fail). */
 export const transportSchema = z.strictObject({
   driver: z.enum(["smtp", "discard", "fail"]).default("smtp"),
@@ -73,17 +89,7 @@ export const transportSchema = z.strictObject({
   /** Port for delivery by MX. */
   port: z.int().min(1).max(65535).default(25),
   /** TLS security level: none, may, encrypt, verify, dane, dane-only (see config.example.toml). */
-  tls: z.enum([
-    "none",
-    "may",
-    "encrypt",
-    "verify",
-    "dane",
-    "dane-only",
-    "opportunistic",
-    "require",
-    "off",
-  ]).default("may").transform((v) =>
+  tls: z.enum(TLS_LEVEL_NAMES).default("may").transform((v) =>
     v === "opportunistic" ? "may" : v === "require" ? "encrypt" : v === "off" ? "none" : v
   ),
   /** Trust anchors (PEM) for tls = "verify"; empty: the system CA bundle. */

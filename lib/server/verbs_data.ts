@@ -84,19 +84,8 @@ export async function DATA(s: Session, arg: string): Promise<Reply> {
     const stop = await waitForData(s);
     if (stop) return abort(s);
   }
-  if (decoder.bareLf || decoder.bareCr) {
-    s.deps.log.debug(`${id} message from ${s.hostText} had bare CR or LF`, { id });
-    if (s.config.smtp.bare_newline === "reject") {
-      s.endTransaction();
-      const r = reply(
-        550,
-        "5.5.2",
-        "Message contains bare <CR> or <LF>; lines must end in <CR><LF>",
-      );
-      s.logReject("DATA", r);
-      return r;
-    }
-  }
+  const refused = bareNewlineVerdict(s, id, "DATA", decoder);
+  if (refused) return refused;
   return await finishMessage(s, tx, id, body, received);
 }
 
@@ -161,20 +150,28 @@ export async function BDAT(s: Session, arg: string): Promise<Reply> {
   const body = tx!.body!;
   newlines.end((piece) => body.write(piece));
   // The same bare_newline rule as DATA (RFC 5321 2.3.8).
-  if (newlines.bareLf || newlines.bareCr) {
-    s.deps.log.debug(`${id} message from ${s.hostText} had bare CR or LF`, { id });
-    if (s.config.smtp.bare_newline === "reject") {
-      s.endTransaction();
-      const r = reply(
-        550,
-        "5.5.2",
-        "Message contains bare <CR> or <LF>; lines must end in <CR><LF>",
-      );
-      s.logReject("BDAT", r);
-      return r;
-    }
-  }
+  const refused = bareNewlineVerdict(s, id, "BDAT", newlines);
+  if (refused) return refused;
   return await finishMessage(s, tx!, id, body, received);
+}
+
+/**
+ * A body had bare CR or LF (RFC 5321 2.3.8): logged, and with `bare_newline = "reject"` the
+ * transaction ends with 550 5.5.2. Null when the message may go on.
+ */
+function bareNewlineVerdict(
+  s: Session,
+  id: string,
+  verb: "DATA" | "BDAT",
+  seen: { bareLf: boolean; bareCr: boolean },
+): Reply | null {
+  if (!seen.bareLf && !seen.bareCr) return null;
+  s.deps.log.debug(`${id} message from ${s.hostText} had bare CR or LF`, { id });
+  if (s.config.smtp.bare_newline !== "reject") return null;
+  s.endTransaction();
+  const r = reply(550, "5.5.2", "Message contains bare <CR> or <LF>; lines must end in <CR><LF>");
+  s.logReject(verb, r);
+  return r;
 }
 
 /** The domain of the (first) address in a From header value, or null. */

@@ -3,7 +3,6 @@
  *
  * @module
  */
-export { BodyWriter } from "./body_writer.ts";
 export { bodyDigest, BodyMismatchError, type BodyRecord, checkedBody } from "./body_check.ts";
 export { SpoolError } from "./errors.ts";
 export { FreeSpace, type FreeSpaceChange, statvfsAvailable } from "./free_space.ts";

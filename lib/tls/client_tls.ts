@@ -16,7 +16,7 @@ import {
 import { TlsError } from "./errors.ts";
 import { certMatchesNames } from "./name_check.ts";
 import type { ByteStream } from "./stream.ts";
-import { TlsConnection } from "./tls_conn.ts";
+import { handshakeWithin, TlsConnection } from "./tls_conn.ts";
 import { certNames } from "./x509_names.ts";
 
 /** The system CA bundle on Debian and Ubuntu. */
@@ -180,19 +180,7 @@ export async function upgradeClient(
   } else if (sni) {
     ssl.SSL_ctrl(s, SSL_CTRL_SET_TLSEXT_HOSTNAME, 0n, Deno.UnsafePointer.of(cstr(sni)));
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    tls.close();
-  }, opts.timeout);
-  try {
-    await tls.handshake();
-  } catch (e) {
-    tls.close();
-    throw timedOut ? new TlsError("TLS handshake timed out") : e;
-  } finally {
-    clearTimeout(timer);
-  }
+  await handshakeWithin(tls, opts.timeout);
   const chain = tls.peerChain();
   let matchedName: string | null = null;
   if (chain.length > 0) {

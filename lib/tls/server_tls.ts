@@ -19,7 +19,7 @@ import {
 import { TlsError } from "./errors.ts";
 import { dnsIdMatches } from "./name_check.ts";
 import type { ByteStream } from "./stream.ts";
-import { TlsConnection } from "./tls_conn.ts";
+import { handshakeWithin, TlsConnection } from "./tls_conn.ts";
 import { certNames } from "./x509_names.ts";
 
 /** Facts about an established TLS session. */
@@ -224,19 +224,7 @@ export async function upgradeServer(
     throw new TlsError("Cannot create a TLS session");
   }
   const tls = new TlsConnection(conn, s, true);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    tls.close();
-  }, timeoutMs);
-  try {
-    await tls.handshake();
-  } catch (e) {
-    tls.close();
-    throw timedOut ? new TlsError("TLS handshake timed out") : e;
-  } finally {
-    clearTimeout(timer);
-  }
+  await handshakeWithin(tls, timeoutMs);
   const cipher = tls.cipher();
   return {
     stream: tls,

@@ -236,3 +236,25 @@ export class TlsConnection implements ByteStream {
     return readCString(openssl().ssl.SSL_get_servername(this.#ssl, 0)) || undefined;
   }
 }
+
+/**
+ * Runs the handshake, closing the connection when it fails or takes longer than `ms`
+ * (a peer that never answers must not hold the session).
+ *
+ * @throws {TlsError} "TLS handshake timed out", or the handshake's own error
+ */
+export async function handshakeWithin(tls: TlsConnection, ms: number): Promise<void> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    tls.close();
+  }, ms);
+  try {
+    await tls.handshake();
+  } catch (e) {
+    tls.close();
+    throw timedOut ? new TlsError("TLS handshake timed out") : e;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,3 +1,5 @@
+import { TLS_LEVEL_NAMES } from "../config/mod.ts";
+
 /**
  * Outbound TLS security levels, with Postfix's `smtp_tls_security_level` meanings:
  * - `none`: never STARTTLS.
@@ -13,17 +15,7 @@
 export type TlsLevel = "none" | "may" | "encrypt" | "verify" | "dane" | "dane-only";
 
 /** Every level, and the older names (`opportunistic`, `require`, `off`) they replace. */
-export const TLS_LEVELS = [
-  "none",
-  "may",
-  "encrypt",
-  "verify",
-  "dane",
-  "dane-only",
-  "opportunistic",
-  "require",
-  "off",
-] as const;
+export const TLS_LEVELS: typeof TLS_LEVEL_NAMES = TLS_LEVEL_NAMES;
 
 /** The level a configured value means (older names kept working). */
 export function tlsLevel(value: (typeof TLS_LEVELS)[number]): TlsLevel {
