@@ -48,6 +48,11 @@ export class EventHub {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Whether anyone listens (so callers can skip building an event nobody reads). */
+  get listening(): boolean {
+    return this.#listeners.size > 0;
+  }
+
   /** Queues an event for every listener (returns at once). */
   emit(event: RelayEvent): void {
     if (this.#listeners.size === 0) return;

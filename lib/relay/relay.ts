@@ -147,7 +147,7 @@ export class Relay {
       policy: this.#policy,
       resolver: this.resolver,
       accepted: (e) => {
-        this.#events.emit(arrival(e));
+        if (this.#events.listening) this.#events.emit(arrival(e));
         if (deliver) runner.notify(e.id);
       },
     });
@@ -200,7 +200,7 @@ export class Relay {
       }`,
       { event: "arrival", id: envelope.id, protocol: "local", size: envelope.size },
     );
-    this.#events.emit(arrival(envelope));
+    if (this.#events.listening) this.#events.emit(arrival(envelope));
     if (this.config.queue.deliver && this.#started) this.#runner.notify(envelope.id);
     return envelope.id;
   }
