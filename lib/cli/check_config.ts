@@ -1,8 +1,7 @@
 import { loadConfig } from "../config/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { out } from "./context.ts";
-import { daneSelfTest, resolverFor } from "../relay/mod.ts";
-import { openPolicyFor, queueRunnerFor } from "./runtime.ts";
+import { buildPolicy, buildRunner, daneSelfTest, resolverFor } from "../relay/mod.ts";
 import { Spool } from "../spool/mod.ts";
 
 /** Usage of `relay check-config`. */
@@ -29,10 +28,11 @@ export async function checkConfigCommand(args: string[]): Promise<number> {
   // Tables and ACLs need a KV; an in-memory one keeps the real spool untouched.
   const spool = await Spool.open(":memory:");
   try {
-    const policy = await openPolicyFor(config, spool, values.config);
-    await (await queueRunnerFor(config, spool, { policy, file: values.config })).stop();
+    const resolver = resolverFor(config);
+    const policy = await buildPolicy(config, spool, resolver, values.config);
+    await (await buildRunner(config, spool, { policy, file: values.config, resolver })).stop();
     await policy.close();
-    const warning = await daneSelfTest(config, resolverFor(config));
+    const warning = await daneSelfTest(config, resolver);
     if (warning) Deno.stderr.writeSync(new TextEncoder().encode(`warning: ${warning}\n`));
   } finally {
     spool.close();

@@ -5,7 +5,7 @@ import { SpoolLock, SpoolLockedError } from "../spool/mod.ts";
 import { formatDuration } from "../config/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
-import { openPolicyFor } from "./runtime.ts";
+import { buildPolicy, resolverFor } from "../relay/mod.ts";
 import { Logger } from "../log/mod.ts";
 import { activeRunner, type AdminOutcome, removeQueued, runQueue } from "../queue/mod.ts";
 
@@ -124,9 +124,11 @@ export async function queueCommand(args: string[]): Promise<number> {
         if (sub === "run" && !values.once) throw new UsageError("queue run needs --once");
         const id = positionals[0] === undefined ? undefined : checkId(positionals[0]);
         const log = new Logger(config.log);
-        const policy = await openPolicyFor(
+        const resolver = resolverFor(config);
+        const policy = await buildPolicy(
           config,
           spool,
+          resolver,
           typeof values.config === "string" ? values.config : undefined,
         );
         try {
@@ -135,6 +137,7 @@ export async function queueCommand(args: string[]): Promise<number> {
             hostname: config.server.hostname,
             log,
             lookups: policy.lookups,
+            resolver,
           }, { ...(sub === "flush" ? (id ? { id } : { force: true }) : {}), owner });
           return report(outcome, id);
         } finally {

@@ -2,10 +2,9 @@ import { Logger } from "../log/mod.ts";
 import { CidrList, isIP, normalizeIP } from "../net/mod.ts";
 import { formatDecision } from "../policy/mod.ts";
 import { runTestSession, senderAuthFor } from "../server/mod.ts";
-import { Resolver } from "../dns/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
-import { openPolicyFor } from "./runtime.ts";
+import { buildPolicy, resolverFor } from "../relay/mod.ts";
 
 /** Usage of `relay test-session`. */
 export const TEST_SESSION_HELP =
@@ -42,8 +41,8 @@ export async function testSessionCommand(args: string[]): Promise<number> {
   const spool = await openSpool(config);
   const file = typeof values.config === "string" ? values.config : undefined;
   // One resolver (one DNS cache) for the rules and the sender checks, as in serve.
-  const resolver = new Resolver({ ...config.dns });
-  const policy = await openPolicyFor(config, spool, file, resolver).catch((e) => {
+  const resolver = resolverFor(config);
+  const policy = await buildPolicy(config, spool, resolver, file).catch((e) => {
     spool.close();
     throw e;
   });

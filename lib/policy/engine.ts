@@ -415,20 +415,12 @@ function temperrorDecision(
     why: `${check} temperror (${check}.on_temperror = "defer")`,
   });
   const reply = TEMPERROR_REPLY[check];
-  return {
-    verb: "defer",
-    code: 451,
+  return deferDecision(rule, acc, {
     enhanced: reply.enhanced,
     message: reply.text,
     logMessage: `${where} ${rule.verb} deferred: the ${check.toUpperCase()} check ended in ` +
       `temperror (${check}.on_temperror = "defer")`,
-    warnings: acc.warnings,
-    headers: [],
-    vars: acc.vars,
-    ruleIndex: rule.index,
-    builtin: rule.builtin,
-    trace: acc.trace,
-  };
+  });
 }
 
 function errorDecision(
@@ -438,12 +430,23 @@ function errorDecision(
   acc: Acc,
 ): Decision {
   const where = `acl.${stage}[${rule.index}]${rule.builtin ? " (built-in)" : ""}`;
-  return {
-    verb: "defer",
-    code: 451,
+  return deferDecision(rule, acc, {
     enhanced: "4.3.0",
     message: "Temporary local problem, please try later",
     logMessage: safeText(`${where} ${rule.verb} condition failed: ${error.message}`),
+  });
+}
+
+/** A 451 decision for `rule` (a check or condition that could not answer: never fail open). */
+function deferDecision(
+  rule: CompiledRule,
+  acc: Acc,
+  what: { enhanced: string; message: string; logMessage: string },
+): Decision {
+  return {
+    verb: "defer",
+    code: 451,
+    ...what,
     warnings: acc.warnings,
     headers: [],
     vars: acc.vars,

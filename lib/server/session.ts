@@ -1,4 +1,5 @@
 import type { Config, ListenConfig } from "../config/mod.ts";
+import { concat } from "./bytes.ts";
 import type { Logger } from "../log/mod.ts";
 import { logValue } from "../log/mod.ts";
 import type { FreeSpace, Mutation, Spool } from "../spool/mod.ts";
@@ -368,14 +369,4 @@ export class Session {
       throw e;
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -1,4 +1,5 @@
 import { BareNewlineFilter, DotDecoder, type Reply, reply } from "../smtp/mod.ts";
+import { concat } from "./bytes.ts";
 import { SpoolError, SpoolWriter } from "../spool/mod.ts";
 import { type Envelope, newMessageId } from "../envelope/mod.ts";
 import { NO_REPLY, type Session } from "./session.ts";
@@ -196,16 +197,6 @@ function addedHeaders(s: Session, id: string, section: string): string {
 async function* messageOf(head: Uint8Array, body: SpoolWriter): AsyncGenerator<Uint8Array> {
   yield head;
   yield* body.read();
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**
