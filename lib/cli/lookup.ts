@@ -6,7 +6,7 @@ import {
   type LookupTableConfig,
   openLookup,
 } from "../lookup/mod.ts";
-import { Resolver } from "../dns/mod.ts";
+import { resolverFor } from "../relay/mod.ts";
 import { relayResolver } from "../policy/mod.ts";
 import { parseCommandArgs, UsageError } from "./args.ts";
 import { configFrom, openSpool, out } from "./context.ts";
@@ -81,7 +81,7 @@ export async function queryCommand(
   try {
     lookup = await openLookup(name, table, {
       kv: spool?.keyspace("lookup"),
-      resolver: relayResolver(new Resolver({ ...config.dns })),
+      resolver: relayResolver(resolverFor(config)),
     });
     const value = list && lookup.members ? await lookup.members(key) : await lookup.get(key);
     if (value === null) {
